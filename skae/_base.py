@@ -1,0 +1,419 @@
+"""The scikit-learn side shared by every skae autoencoder.
+
+:class:`BaseAutoencoder` turns the training engine into a scikit-learn
+transformer: validation, dtype handling, seeding, the fit / partial_fit /
+transform / inverse_transform / score protocol and the fitted attributes. A
+variant overrides the hooks ``_build_module``, ``_build_penalties``,
+``_build_corruption`` and ``_build_criterion``; it never writes a training loop.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+
+from .engine import ArrayDataset, AutoencoderNet, seeded
+from .exceptions import TrainingDivergedError
+from .nn import ACTIVATIONS, MLPAutoencoderModule, ReconstructionLoss
+
+OPTIMIZERS = {
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "sgd": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+    "rmsprop": (torch.optim.RMSprop, {}),
+}
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def resolve_device(device: str) -> str:
+    """Map ``"auto"`` to ``"cuda"``/``"cpu"`` and check that the device exists."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', "
+            "'cuda:N' or 'auto'."
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' (CUDA when available, else CPU) or 'cpu'."
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible."
+        )
+    return str(dev)
+
+
+def _as_float32(X: np.ndarray) -> np.ndarray:
+    # torch.from_numpy needs a writable, C-ordered buffer; copy only when needed.
+    return np.require(X, dtype=np.float32, requirements=["C", "W"])
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class of skae's autoencoders. Not meant to be used directly.
+
+    Subclasses declare their ``__init__`` with keyword-only parameters (at least
+    those in ``_parameter_constraints`` below) and override the ``_build_*``
+    hooks.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "code_activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
+        "loss": [StrOptions({"mse", "bce"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    #: Rows per batch in transform / inverse_transform / score_samples.
+    _inference_batch_size = 4096
+
+    # ------------------------------------------------------------------ hooks
+    def _build_module(self, n_features: int) -> torch.nn.Module:
+        return MLPAutoencoderModule(
+            n_features,
+            self.n_components,
+            hidden_layer_sizes=self._hidden_sizes(),
+            activation=self.activation,
+            code_activation=self.code_activation,
+            output_activation=self.output_activation_,
+        )
+
+    def _build_criterion(self) -> torch.nn.Module:
+        return ReconstructionLoss(self.loss)
+
+    def _build_penalties(self) -> list:
+        return []
+
+    def _build_corruption(self, X: np.ndarray):
+        return None
+
+    # ------------------------------------------------------------ validation
+    def _hidden_sizes(self) -> tuple:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = (sizes,)
+        sizes = tuple(sizes)
+        if not all(isinstance(s, Integral | np.integer) and s >= 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be a sequence of positive integers, got {sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _resolve_output_activation(self, X: np.ndarray) -> str:
+        choice = self.output_activation
+        if self.loss == "bce":
+            if choice not in ("auto", "sigmoid"):
+                raise ValueError(
+                    f"loss='bce' needs a sigmoid output; got output_activation={choice!r}. "
+                    "Use output_activation='auto' or 'sigmoid', or loss='mse'."
+                )
+            return "sigmoid"
+        if choice != "auto":
+            return choice
+        # Data in [0, 1] (pixels, MinMaxScaler output) get a sigmoid output; anything
+        # else (e.g. standardised data) a linear one.
+        return "sigmoid" if X.size and X.min() >= 0.0 and X.max() <= 1.0 else "identity"
+
+    def _check_loss_range(self, X: np.ndarray):
+        if self.loss == "bce" and X.size and (X.min() < 0.0 or X.max() > 1.0):
+            raise ValueError(
+                "loss='bce' needs input values in [0, 1], but X lies in "
+                f"[{X.min():.4g}, {X.max():.4g}]. Scale it (e.g. MinMaxScaler) or use loss='mse'."
+            )
+
+    def _validate_X(self, X, reset: bool) -> np.ndarray:
+        return validate_data(self, X, reset=reset, dtype=list(_FLOAT_DTYPES))
+
+    # ------------------------------------------------------------------- fit
+    def _make_net(self, module, *, n_samples, device, train_split, early_stopping):
+        opt_cls, opt_kwargs = OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
+        kwargs = {f"optimizer__{k}": v for k, v in opt_kwargs.items()}
+        if self.weight_decay:
+            # Decay the weights only: shrinking biases does not regularise.
+            kwargs["optimizer__weight_decay"] = self.weight_decay
+            kwargs["optimizer__param_groups"] = [("*bias", {"weight_decay": 0.0})]
+        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        monitor = "valid_loss" if early_stopping else "train_loss"
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="rel",
+                    load_best=early_stopping,
+                ),
+            )
+        )
+        return AutoencoderNet(
+            module,
+            criterion=self._build_criterion(),
+            penalties=self._build_penalties(),
+            optimizer=opt_cls,
+            lr=self.lr,
+            max_epochs=self.max_iter,
+            batch_size=min(self.batch_size, n_samples),
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            device=device,
+            **kwargs,
+        )
+
+    def _split(self, n_samples: int, rng: np.random.RandomState):
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        if n_valid < 1 or n_samples - n_valid < 1:
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
+                f"of the data, which leaves no training or no validation samples with "
+                f"n_samples={n_samples}. Use more samples or early_stopping=False."
+            )
+        perm = torch.from_numpy(rng.permutation(n_samples))
+        return perm[n_valid:], perm[:n_valid]
+
+    def _fit(self, X, *, incremental: bool):
+        first_call = not incremental or not self.__sklearn_is_fitted__()
+        try:
+            return self._fit_unchecked(X, incremental=incremental, first_call=first_call)
+        except BaseException as exc:
+            # Never leave a half-fitted estimator that claims to be fitted.
+            if first_call or isinstance(exc, TrainingDivergedError):
+                self._reset_fitted()
+            raise
+
+    def _fit_unchecked(self, X, *, incremental: bool, first_call: bool):
+        X = self._validate_X(X, reset=first_call)
+        self._check_loss_range(X)
+        X32 = _as_float32(X)
+        if not first_call:
+            seed = self._rng.randint(np.iinfo(np.int32).max)
+            net = self.net_
+            with seeded(seed, net.device):
+                net.partial_fit(ArrayDataset(torch.from_numpy(X32)), epochs=1)
+            return self._set_fitted(net)
+
+        self._hidden_sizes()  # fail before any work on a bad value
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        seed = rng.randint(np.iinfo(np.int32).max)
+        self.output_activation_ = self._resolve_output_activation(X)
+        early = self.early_stopping and not incremental
+        with seeded(seed, device):
+            Xt = torch.from_numpy(X32)
+            if early:
+                train_idx, valid_idx = self._split(len(X32), rng)
+                dataset = ArrayDataset(Xt[train_idx])
+                train_split = predefined_split(ArrayDataset(Xt[valid_idx]))
+            else:
+                dataset, train_split = ArrayDataset(Xt), None
+            net = self._make_net(
+                self._build_module(X32.shape[1]),
+                n_samples=len(dataset),
+                device=device,
+                train_split=train_split,
+                early_stopping=early,
+            )
+            net.corruption = self._build_corruption(X32)
+            net.initialize()
+            net.partial_fit(dataset, epochs=1 if incremental else None)
+        net.train_split = None  # the validation data must not travel with the model
+        self._rng = rng
+        return self._set_fitted(net)
+
+    def _set_fitted(self, net):
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
+        valid = [float(e["valid_loss"]) for e in net.history if "valid_loss" in e]
+        if valid:
+            self.validation_loss_curve_ = valid
+        return self
+
+    def _reset_fitted(self):
+        for key in list(vars(self)):
+            if key.endswith("_") and not key.startswith("__"):
+                delattr(self, key)
+        self.__dict__.pop("_rng", None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one pass (epoch) over ``X``, continuing from the current state.
+
+        The first call initialises the network (``output_activation='auto'`` is
+        resolved from that first chunk); later calls continue training it, so a
+        dataset can be streamed chunk by chunk. ``early_stopping`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return self._fit(X, incremental=True)
+
+    # -------------------------------------------------------------- inference
+    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
+        return self.net_.apply_batched(fn, _as_float32(X), self._inference_batch_size)
+
+    def transform(self, X):
+        """Encode ``X`` into the code space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes, of the same float dtype as ``X`` (float64 for integer input).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._apply(self.net_.module_.encode, X).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The reconstructions, of the same float dtype as ``X``.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=list(_FLOAT_DTYPES), input_name="X")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"expects codes with n_components={self.n_components} features."
+            )
+        return self._apply(self.net_.module_.decode, Z).astype(Z.dtype, copy=False)
+
+    def score_samples(self, X):
+        """Negative reconstruction error of each sample (higher = better reconstructed).
+
+        The error is the training loss (``loss``) averaged over the features,
+        without penalties or input corruption. Use it as an anomaly score: unusual
+        samples reconstruct badly and get low values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Per-sample negative reconstruction error (float64).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._check_loss_range(X)
+        net = self.net_
+        X32 = _as_float32(X)
+        err = net.apply_batched(
+            lambda xb: net.criterion_.per_sample(net.module_(xb), xb),
+            X32,
+            self._inference_batch_size,
+        )
+        return -err.astype(np.float64)
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error on ``X`` (higher is better).
+
+        This lets :class:`~sklearn.model_selection.GridSearchCV` tune an
+        autoencoder, or a Pipeline ending in one, without labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ------------------------------------------------------------ sklearn glue
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,206 @@
+"""Pure PyTorch building blocks: activations, MLP encoders/decoders, losses, penalties.
+
+Nothing in this module knows about scikit-learn or skorch; the estimators in
+:mod:`skae` assemble these pieces and hand them to the training engine
+(:class:`skae.engine.AutoencoderNet`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "ACTIVATIONS",
+    "AEOutput",
+    "MLPAutoencoderModule",
+    "Penalty",
+    "ReconstructionLoss",
+    "make_activation",
+]
+
+ACTIVATIONS = {
+    "identity": nn.Identity,
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    """Return a fresh activation module for ``name`` (a key of ``ACTIVATIONS``)."""
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
+        ) from None
+
+
+@dataclass
+class AEOutput:
+    """What an autoencoder module returns from ``forward``.
+
+    Attributes
+    ----------
+    reconstruction : Tensor
+        The decoder output after the output activation, in input space.
+    logits : Tensor
+        The decoder output before the output activation (the same tensor as
+        ``reconstruction`` for an identity output). Losses that are more stable on
+        pre-activations (binary cross-entropy) use it.
+    code : Tensor
+        The code (latent representation) that ``transform`` returns.
+    hidden : tuple of Tensor
+        The activations of every encoder layer, the code last. Penalties on hidden
+        units (sparsity) read them.
+    extras : dict
+        Anything else a module wants to hand to its penalties (e.g. posterior
+        parameters of a variational autoencoder).
+    """
+
+    reconstruction: torch.Tensor
+    logits: torch.Tensor
+    code: torch.Tensor
+    hidden: tuple = ()
+    extras: dict = field(default_factory=dict)
+
+
+class Penalty:
+    """Base class of a loss term added to the reconstruction loss.
+
+    A penalty is called as ``penalty(output, X, module)`` with the module's
+    :class:`AEOutput`, the (possibly corrupted) encoder input ``X`` and the module,
+    and returns a scalar tensor that is already weighted. ``name`` is the key under
+    which the training engine records the term in the history
+    (``train_<name>``, ``valid_<name>``).
+    """
+
+    name = "penalty"
+
+    def __call__(self, output: AEOutput, X: torch.Tensor, module: nn.Module) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+def _dense_stack(sizes: Sequence[int], activation: str, last_activation: str | None):
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]``, one block per layer.
+
+    Each block is ``Sequential(Linear, activation)``; the last block uses
+    ``last_activation`` (no activation module at all when None).
+    """
+    blocks = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        is_last = i == len(sizes) - 2
+        act = last_activation if is_last else activation
+        layers = [nn.Linear(n_in, n_out)]
+        if act is not None:
+            layers.append(make_activation(act))
+        blocks.append(nn.Sequential(*layers))
+    return nn.ModuleList(blocks)
+
+
+class MLPAutoencoderModule(nn.Module):
+    """Fully connected autoencoder ``n_features -> hidden... -> n_components -> ...``.
+
+    The decoder mirrors the encoder's hidden sizes. Every hidden layer uses
+    ``activation``; the code layer uses ``code_activation`` and the output layer
+    ``output_activation``.
+
+    Parameters
+    ----------
+    n_features : int
+        Input (and output) dimension.
+    n_components : int
+        Code dimension.
+    hidden_layer_sizes : sequence of int
+        Sizes of the encoder's hidden layers, input side first. ``()`` gives the
+        shallow autoencoder ``input -> code -> output``.
+    activation, code_activation, output_activation : str
+        Keys of :data:`ACTIVATIONS`.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int] = (),
+        activation: str = "relu",
+        code_activation: str = "identity",
+        output_activation: str = "identity",
+    ):
+        super().__init__()
+        hidden = [int(h) for h in hidden_layer_sizes]
+        self.encoder = _dense_stack([n_features, *hidden, n_components], activation, code_activation)
+        self.decoder = _dense_stack([n_components, *hidden[::-1], n_features], activation, None)
+        self.output_activation = make_activation(output_activation)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.encoder:
+            x = block(x)
+        return x
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        for block in self.decoder:
+            z = block(z)
+        return z
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.output_activation(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> AEOutput:
+        hidden = []
+        for block in self.encoder:
+            x = block(x)
+            hidden.append(x)
+        logits = self.decode_logits(x)
+        return AEOutput(
+            reconstruction=self.output_activation(logits),
+            logits=logits,
+            code=x,
+            hidden=tuple(hidden),
+        )
+
+
+class ReconstructionLoss(nn.Module):
+    """Reconstruction loss between an :class:`AEOutput` and the clean input.
+
+    Parameters
+    ----------
+    loss : {"mse", "bce"}
+        Mean squared error on the reconstruction, or binary cross-entropy computed
+        from the logits (numerically stable; the output activation must be a
+        sigmoid, which the estimators enforce).
+
+    The value is a mean over samples and features, so it does not grow with the
+    input dimension; :meth:`per_sample` gives the mean over features per sample.
+    """
+
+    def __init__(self, loss: str = "mse"):
+        super().__init__()
+        if loss not in ("mse", "bce"):
+            raise ValueError(f"loss must be 'mse' or 'bce', got {loss!r}.")
+        self.loss = loss
+
+    def elementwise(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        if self.loss == "bce":
+            return F.binary_cross_entropy_with_logits(output.logits, target, reduction="none")
+        return (output.reconstruction - target).square()
+
+    def per_sample(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        return self.elementwise(output, target).flatten(1).mean(dim=1)
+
+    def forward(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        if self.loss == "bce":
+            return F.binary_cross_entropy_with_logits(output.logits, target)
+        return F.mse_loss(output.reconstruction, target)
