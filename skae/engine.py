@@ -206,11 +206,11 @@ class AutoencoderNet(NeuralNet):
     def _raise_diverged(self, prefix, value):
         epoch = len(self.history)
         batch = len(self.history[-1]["batches"])
+        hint = ", or lower the penalty weights" if self.penalties else ""
         raise TrainingDivergedError(
             f"Training diverged: the {prefix} loss became {value} in epoch {epoch}, "
-            f"batch {batch}. Try a lower learning rate (lr={self.lr} now), scale the "
-            "input features (e.g. with StandardScaler or MinMaxScaler), or lower the "
-            "penalty weights."
+            f"batch {batch}. Try a lower learning rate (lr={self.lr} now) or scale the "
+            f"input features (e.g. with StandardScaler or MinMaxScaler){hint}."
         )
 
     # -- inference ---------------------------------------------------------------------
