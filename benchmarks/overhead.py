@@ -99,8 +99,9 @@ def main(argv=None):
         fit_ratios.append(ts / tp)
         t_plain.append(tp)
         t_skae.append(ts)
-        tp_tr = min(timed(lambda: plain_transform(model, X, args.device))[0] for _ in range(3))
-        ts_tr = min(timed(lambda: ae.transform(X))[0] for _ in range(3))
+        tp_tr = min(timed(lambda m=model: plain_transform(m, X, args.device))[0]
+                    for _ in range(3))
+        ts_tr = min(timed(lambda a=ae: a.transform(X))[0] for _ in range(3))
         tr_ratios.append(ts_tr / tp_tr)
         print(f"repeat {r}: fit plain {tp:.2f}s skae {ts:.2f}s ratio {ts / tp:.3f}; "
               f"transform plain {tp_tr * 1e3:.1f}ms skae {ts_tr * 1e3:.1f}ms "

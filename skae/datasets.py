@@ -57,8 +57,7 @@ def _read_idx(path) -> np.ndarray:
     magic = int.from_bytes(raw[:4], "big")
     if magic not in _IDX_MAGIC:
         raise ValueError(
-            f"{path.name}: bad IDX magic number {magic}; expected 2051 (images) or "
-            "2049 (labels)."
+            f"{path.name}: bad IDX magic number {magic}; expected 2051 (images) or 2049 (labels)."
         )
     ndim = _IDX_MAGIC[magic]
     header = 4 + 4 * ndim
@@ -105,7 +104,8 @@ def load_mnist(
 
     The files ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
     ``t10k-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte.gz`` must already
-    be in the data folder: this version does not download them.
+    be in the data folder: this version does not download them (downloading is
+    planned for a later version).
 
     Parameters
     ----------
@@ -177,7 +177,8 @@ def load_mnist(
     images = np.concatenate(images)  # a fresh, writable copy
     X = images.reshape(len(images), -1)
     if as_float:
-        X = X.astype(np.float32) / np.float32(255)
+        X = X.astype(np.float32)
+        X /= 255
     y = np.concatenate(labels).astype(np.int64)
     if return_X_y:
         return X, y

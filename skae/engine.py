@@ -149,7 +149,8 @@ class AutoencoderNet(NeuralNet):
         callbacks = list(super().get_default_callbacks())
         if self.penalties:  # without penalties the only term equals the loss
             for name in self.term_names:
-                callbacks.append((f"train_{name}", PassthroughScoring(f"train_{name}", on_train=True)))
+                train = PassthroughScoring(f"train_{name}", on_train=True)
+                callbacks.append((f"train_{name}", train))
                 callbacks.append((f"valid_{name}", PassthroughScoring(f"valid_{name}")))
         return callbacks
 
@@ -200,7 +201,7 @@ class AutoencoderNet(NeuralNet):
             self._raise_diverged(prefix, value)
         if terms is not None and len(terms) > 1:
             values = torch.stack([t.detach() for t in terms]).tolist()
-            for name, v in zip(self.term_names, values):
+            for name, v in zip(self.term_names, values, strict=True):
                 self.history.record_batch(f"{prefix}_{name}", v)
 
     def _raise_diverged(self, prefix, value):

@@ -100,7 +100,7 @@ def _dense_stack(sizes: Sequence[int], activation: str, last_activation: str | N
     ``last_activation`` (no activation module at all when None).
     """
     blocks = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         is_last = i == len(sizes) - 2
         act = last_activation if is_last else activation
         layers = [nn.Linear(n_in, n_out)]
@@ -141,7 +141,9 @@ class MLPAutoencoderModule(nn.Module):
     ):
         super().__init__()
         hidden = [int(h) for h in hidden_layer_sizes]
-        self.encoder = _dense_stack([n_features, *hidden, n_components], activation, code_activation)
+        self.encoder = _dense_stack(
+            [n_features, *hidden, n_components], activation, code_activation
+        )
         self.decoder = _dense_stack([n_components, *hidden[::-1], n_features], activation, None)
         self.output_activation = make_activation(output_activation)
 
