@@ -1,8 +1,14 @@
 """skae: autoencoders that behave exactly like scikit-learn transformers."""
 
 from ._autoencoder import Autoencoder
+from ._sparse import SparseAutoencoder
 from .exceptions import TrainingDivergedError
 
 __version__ = "0.1.0"
 
-__all__ = ["Autoencoder", "TrainingDivergedError", "__version__"]
+__all__ = [
+    "Autoencoder",
+    "SparseAutoencoder",
+    "TrainingDivergedError",
+    "__version__",
+]

@@ -226,7 +226,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             net = self.net_
             with seeded(seed, net.device):
                 net.partial_fit(ArrayDataset(torch.from_numpy(X32)), epochs=1)
-            return self._set_fitted(net)
+            return self._set_fitted(net, X32)
 
         self._hidden_sizes()  # fail before any work on a bad value
         device = resolve_device(self.device)
@@ -254,9 +254,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             net.partial_fit(dataset, epochs=1 if incremental else None)
         net.train_split = None  # the validation data must not travel with the model
         self._rng = rng
-        return self._set_fitted(net)
+        return self._set_fitted(net, X32)
 
-    def _set_fitted(self, net):
+    def _set_fitted(self, net, X32):
+        """Record the fitted state; variants extend it (``X32`` is the training data)."""
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
