@@ -1,6 +1,7 @@
 """skae: autoencoders that behave exactly like scikit-learn transformers."""
 
 from ._autoencoder import Autoencoder
+from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder
 from .exceptions import TrainingDivergedError
 
@@ -8,6 +9,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Autoencoder",
+    "DenoisingAutoencoder",
     "SparseAutoencoder",
     "TrainingDivergedError",
     "__version__",

@@ -224,6 +224,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not first_call:
             seed = self._rng.randint(np.iinfo(np.int32).max)
             net = self.net_
+            # set_params between calls: the learning rate (optimizer state kept) and the
+            # penalty weights take effect; the architecture and noise stay as first fit.
+            if net.lr != self.lr:
+                net.set_params(lr=self.lr)
+            net.penalties = tuple(self._build_penalties())
             with seeded(seed, net.device):
                 net.partial_fit(ArrayDataset(torch.from_numpy(X32)), epochs=1)
             return self._set_fitted(net, X32)
@@ -298,6 +303,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         The first call initialises the network (``output_activation='auto'`` is
         resolved from that first chunk); later calls continue training it, so a
         dataset can be streamed chunk by chunk. ``early_stopping`` is ignored.
+        Between calls, changes to ``lr`` and to penalty weights made with
+        ``set_params`` take effect (the optimizer keeps its state); the architecture,
+        optimizer type, batch size and input corruption stay those of the first call.
 
         Parameters
         ----------

@@ -26,7 +26,7 @@ def X():
 
 def test_every_estimator_is_tested():
     names = {cls.__name__ for cls in ESTIMATORS}
-    assert {"Autoencoder", "SparseAutoencoder"} <= names
+    assert {"Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder"} <= names
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)

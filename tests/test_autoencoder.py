@@ -415,3 +415,14 @@ def test_diverging_training_raises_and_leaves_unfitted(digits):
             ae.partial_fit(X)
     with pytest.raises(NotFittedError):
         ae.transform(X)
+
+
+def test_partial_fit_honours_new_learning_rate(digits01):
+    X = digits01[0]
+    ae = Autoencoder(**FAST).partial_fit(X)
+    ae.set_params(lr=0.0)
+    before = {k: v.clone() for k, v in ae.net_.module_.state_dict().items()}
+    ae.partial_fit(X)
+    assert all(pg["lr"] == 0.0 for pg in ae.net_.optimizer_.param_groups)
+    for k, v in ae.net_.module_.state_dict().items():
+        assert torch.equal(v, before[k])  # lr=0: no change

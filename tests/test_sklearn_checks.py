@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import Autoencoder, SparseAutoencoder
+from skae import Autoencoder, DenoisingAutoencoder, SparseAutoencoder
 
 # Small, fast settings: the checks fit dozens of times on tiny data.
 FAST = dict(n_components=3, hidden_layer_sizes=(8,), max_iter=5, batch_size=16)
@@ -11,6 +11,9 @@ ESTIMATORS = [
     Autoencoder(**FAST),
     SparseAutoencoder(**FAST),
     SparseAutoencoder(**FAST, sparsity="l1", code_activation="relu"),
+    DenoisingAutoencoder(**FAST),
+    DenoisingAutoencoder(**FAST, noise="gaussian", noise_level=0.1),
+    DenoisingAutoencoder(**FAST, noise="salt_and_pepper", clip_noise=False),
 ]
 
 # Computation is float32. Its matrix-multiply kernels (MKL / oneDNN on CPU, cuBLAS on
@@ -23,7 +26,9 @@ _FLOAT32_BATCH_REASON = (
     "the check asks for 1e-7 (see test_batch_invariance_at_float32_precision)"
 )
 _COMMON = {"check_methods_subset_invariance": _FLOAT32_BATCH_REASON}
-EXPECTED_FAILED_CHECKS = {"Autoencoder": _COMMON, "SparseAutoencoder": _COMMON}
+EXPECTED_FAILED_CHECKS = {
+    name: _COMMON for name in ("Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder")
+}
 
 
 @parametrize_with_checks(
