@@ -138,6 +138,10 @@ class AutoencoderNet(NeuralNet):
         super().__init__(module, criterion, **kwargs)
         self.penalties = tuple(penalties)
         self.corruption = corruption
+        names = self.term_names
+        if len(set(names)) != len(names):
+            # each term is recorded in the history under its name
+            raise ValueError(f"Loss terms need distinct names, got {names}.")
 
     # -- configuration -----------------------------------------------------------------
     @property

@@ -26,7 +26,9 @@ def X():
 
 def test_every_estimator_is_tested():
     names = {cls.__name__ for cls in ESTIMATORS}
-    assert {"Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder"} <= names
+    assert {
+        "Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder"
+    } <= names
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)

@@ -13,9 +13,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from skae import Autoencoder
+from skae import Autoencoder, DenoisingAutoencoder
 from skae._base import BaseAutoencoder
-from skae import DenoisingAutoencoder
 from skae.corruption import Compose, GaussianNoise, MaskingNoise, SaltAndPepperNoise
 from skae.engine import seeded
 from skae.penalties import L1ActivityPenalty

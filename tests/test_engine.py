@@ -139,3 +139,8 @@ def test_seeded_restores_global_state():
         b = torch.rand(3)
     assert torch.equal(a, b)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_penalty_names_must_be_distinct():
+    with pytest.raises(ValueError, match="distinct names"):
+        make_net(penalties=[CodeL2(1.0), CodeL2(2.0)])

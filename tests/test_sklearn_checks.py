@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import Autoencoder, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    Autoencoder,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 
 # Small, fast settings: the checks fit dozens of times on tiny data.
 FAST = dict(n_components=3, hidden_layer_sizes=(8,), max_iter=5, batch_size=16)
@@ -14,6 +19,8 @@ ESTIMATORS = [
     DenoisingAutoencoder(**FAST),
     DenoisingAutoencoder(**FAST, noise="gaussian", noise_level=0.1),
     DenoisingAutoencoder(**FAST, noise="salt_and_pepper", clip_noise=False),
+    ContractiveAutoencoder(**{**FAST, "hidden_layer_sizes": ()}),  # closed form
+    ContractiveAutoencoder(**FAST),  # exact layer-by-layer Jacobian
 ]
 
 # Computation is float32. Its matrix-multiply kernels (MKL / oneDNN on CPU, cuBLAS on
@@ -27,7 +34,8 @@ _FLOAT32_BATCH_REASON = (
 )
 _COMMON = {"check_methods_subset_invariance": _FLOAT32_BATCH_REASON}
 EXPECTED_FAILED_CHECKS = {
-    name: _COMMON for name in ("Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder")
+    cls.__name__: _COMMON
+    for cls in (Autoencoder, SparseAutoencoder, DenoisingAutoencoder, ContractiveAutoencoder)
 }
 
 

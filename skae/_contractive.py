@@ -1,0 +1,210 @@
+"""The contractive autoencoder: a penalty on the Jacobian of the encoder."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseAutoencoder, _as_float32
+from .penalties import ContractivePenalty
+
+
+class ContractiveAutoencoder(BaseAutoencoder):
+    """Autoencoder whose code is made insensitive to small changes of the input.
+
+    The contractive autoencoder (CAE) of Rifai et al. (2011) adds the squared
+    Frobenius norm of the Jacobian of the encoder :math:`f` to the reconstruction
+    loss:
+
+    .. math::
+
+        L = \\text{reconstruction}
+            + \\lambda \\, \\frac{1}{m} \\sum_{i=1}^m \\lVert J_f(x_i) \\rVert_F^2,
+        \\qquad
+        \\lVert J_f(x) \\rVert_F^2 = \\sum_{j, i}
+            \\Big(\\frac{\\partial f_j(x)}{\\partial x_i}\\Big)^2,
+
+    averaged over a mini-batch of :math:`m` samples, with :math:`\\lambda` =
+    ``contractive_weight``. The penalty flattens the code along every direction
+    of input space, and the reconstruction term keeps it sensitive only along the
+    directions the data actually vary in: the code follows the data manifold and
+    ignores small perturbations off it.
+
+    The defaults give the classic one-layer model of the paper,
+    ``input -> sigmoid code -> output`` (``hidden_layer_sizes=()``,
+    ``code_activation="sigmoid"``), whose penalty has the exact closed form
+
+    .. math::
+
+        \\lVert J_f(x) \\rVert_F^2 = \\sum_{j=1}^k \\big(h_j (1 - h_j)\\big)^2
+            \\sum_{i=1}^d W_{ji}^2, \\qquad h = \\sigma(W x + b),
+
+    which costs :math:`O(dk)` per sample: one epoch costs little more than a plain
+    autoencoder epoch (``benchmarks/contractive_cost.py``). Other code activations
+    (``"tanh"``, ``"relu"``, ``"identity"``, ...) use the same formula with their
+    derivative. With hidden layers the Jacobian
+    :math:`J = D_L W_L \\cdots D_1 W_1` is computed exactly, layer by layer: this
+    costs about ``n_components`` encoder passes per sample (see
+    :class:`skae.penalties.ContractivePenalty`).
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Size of the code (the number of output features of ``transform``).
+    hidden_layer_sizes : int or sequence of int, default=()
+        Sizes of the encoder's hidden layers, input side first; the decoder mirrors
+        them. ``()`` (the default, unlike :class:`Autoencoder`) is the classic
+        one-layer contractive autoencoder with the closed-form penalty.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "identity"}, \
+default="relu"
+        Activation of the hidden layers. ``"gelu"`` falls back to an autograd
+        Jacobian (slower); the others use the layer-by-layer product.
+    code_activation : str, default="sigmoid"
+        Activation of the code layer (same choices as ``activation``). Sigmoid by
+        default (unlike :class:`Autoencoder`), as in Rifai et al. (2011): saturated
+        units have a small derivative, which is how the model contracts.
+    output_activation : {"auto", "identity", "sigmoid", "tanh"}, default="auto"
+        As in :class:`Autoencoder`.
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss.
+    contractive_weight : float, default=1e-3
+        Penalty weight :math:`\\lambda` (>= 0; 0 gives a plain autoencoder). The
+        reconstruction loss is a mean over the ``n_features`` features while the
+        penalty sums over all ``n_components * n_features`` Jacobian entries, so
+        :math:`\\lambda` is about the paper's value divided by ``n_features``
+        (Rifai et al. sum the reconstruction error over the features). On
+        [0, 1]-scaled digits (64 features, 32 sigmoid codes, other parameters at
+        their defaults) 1e-3 lowers the mean :math:`\\lVert J \\rVert_F` on held-out
+        digits from 6.2 to 1.8 while a logistic regression on the codes stays at
+        95 % accuracy; 0.1 flattens the code too much (77 %). Tune it with
+        :class:`~sklearn.model_selection.GridSearchCV`.
+    lr : float, default=1e-2
+        Learning rate; higher than :class:`Autoencoder`'s because saturating sigmoid
+        units learn slowly (on [0, 1]-scaled digits, 32 sigmoid codes, 200 epochs, a
+        plain one-layer sigmoid autoencoder reaches a 4.7x higher reconstruction
+        error with 1e-3 than with 1e-2).
+    max_iter, batch_size, optimizer, weight_decay, early_stopping, \
+validation_fraction, n_iter_no_change, tol, device, random_state, verbose, callbacks
+        As in :class:`Autoencoder`. The stopping rule watches the total loss
+        (reconstruction + penalty).
+
+    Attributes
+    ----------
+    net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
+history_, n_features_in_, feature_names_in_
+        As in :class:`Autoencoder`. ``history_`` records ``train_reconstruction`` and
+        ``train_contraction`` (the weighted penalty) separately.
+
+    See Also
+    --------
+    Autoencoder : Without the penalty.
+    SparseAutoencoder : Penalises the code activations instead of their derivatives.
+
+    References
+    ----------
+    S. Rifai, P. Vincent, X. Muller, X. Glorot and Y. Bengio. Contractive
+    auto-encoders: explicit invariance during feature extraction. ICML 2011.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import ContractiveAutoencoder
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> cae = ContractiveAutoencoder(n_components=16, max_iter=5, random_state=0).fit(X)
+    >>> cae.transform(X).shape
+    (1797, 16)
+    >>> cae.jacobian_norm(X[:3]).shape
+    (3,)
+    >>> "train_contraction" in cae.history_[-1]
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "contractive_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        hidden_layer_sizes=(),
+        activation="relu",
+        code_activation="sigmoid",
+        output_activation="auto",
+        loss="mse",
+        contractive_weight=1e-3,
+        max_iter=200,
+        batch_size=128,
+        lr=1e-2,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.contractive_weight = contractive_weight
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _build_penalties(self):
+        return [*super()._build_penalties(), ContractivePenalty(self.contractive_weight)]
+
+    def jacobian_norm(self, X):
+        """Frobenius norm of the encoder's Jacobian at each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at which to evaluate :math:`\\lVert J_f(x) \\rVert_F`.
+
+        Returns
+        -------
+        norms : ndarray of shape (n_samples,)
+            :math:`\\lVert \\partial f(x_i) / \\partial x_i \\rVert_F` for each row
+            (float64; computed in float32). Lower means a code less sensitive to
+            small changes of the input.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        net = self.net_
+        module = net.module_
+        penalty = ContractivePenalty(1.0)
+        net._set_training(False)
+        Xt = torch.from_numpy(_as_float32(X))
+        chunks = []
+        # Not inference_mode: the autograd fallback (torch.func) needs autograd;
+        # under no_grad it still differentiates inside, but records no graph.
+        with torch.no_grad():
+            for start in range(0, len(Xt), self._inference_batch_size):
+                xb = Xt[start : start + self._inference_batch_size].to(net.device)
+                sq = penalty.per_sample(module(xb), xb, module)
+                chunks.append(sq.clamp_min(0).sqrt().cpu())
+        return torch.cat(chunks).numpy().astype(np.float64)
