@@ -4,6 +4,7 @@ from ._autoencoder import Autoencoder
 from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder
+from ._stacked import StackedAutoencoder, StackedAutoencoderClassifier
 from .exceptions import TrainingDivergedError
 
 __version__ = "0.1.0"
@@ -13,6 +14,8 @@ __all__ = [
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
+    "StackedAutoencoder",
+    "StackedAutoencoderClassifier",
     "TrainingDivergedError",
     "__version__",
 ]

@@ -69,21 +69,15 @@ def _as_float32(X: np.ndarray) -> np.ndarray:
     return np.require(X, dtype=np.float32, requirements=["C", "W"])
 
 
-class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """Base class of skae's autoencoders. Not meant to be used directly.
+class TrainingParamsMixin:
+    """Builds the engine from the training parameters every skae estimator shares.
 
-    Subclasses declare their ``__init__`` with keyword-only parameters (at least
-    those in ``_parameter_constraints`` below) and override the ``_build_*``
-    hooks.
+    Used by :class:`BaseAutoencoder` and by meta-estimators that train their own
+    modules through the engine (the stacked estimators).
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "code_activation": [StrOptions(set(ACTIVATIONS))],
-        "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
-        "loss": [StrOptions({"mse", "bce"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -97,6 +91,86 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+    }
+
+    def _hidden_sizes(self) -> tuple:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = (sizes,)
+        sizes = tuple(sizes)
+        if not all(isinstance(s, Integral | np.integer) and s >= 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be a sequence of positive integers, got {sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _make_net(self, module, *, criterion, penalties, n_samples, device, train_split,
+                  early_stopping):
+        """The engine configured from the estimator's training parameters."""
+        opt_cls, opt_kwargs = OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
+        kwargs = {f"optimizer__{k}": v for k, v in opt_kwargs.items()}
+        if self.weight_decay:
+            # Decay the weights only: shrinking biases does not regularise.
+            kwargs["optimizer__weight_decay"] = self.weight_decay
+            kwargs["optimizer__param_groups"] = [("*bias", {"weight_decay": 0.0})]
+        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        monitor = "valid_loss" if early_stopping else "train_loss"
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="rel",
+                    load_best=early_stopping,
+                ),
+            )
+        )
+        return AutoencoderNet(
+            module,
+            criterion=criterion,
+            penalties=penalties,
+            optimizer=opt_cls,
+            lr=self.lr,
+            max_epochs=self.max_iter,
+            batch_size=min(self.batch_size, n_samples),
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            device=device,
+            **kwargs,
+        )
+
+    def _split(self, n_samples: int, rng: np.random.RandomState):
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        if n_valid < 1 or n_samples - n_valid < 1:
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
+                f"of the data, which leaves no training or no validation samples with "
+                f"n_samples={n_samples}. Use more samples or early_stopping=False."
+            )
+        perm = torch.from_numpy(rng.permutation(n_samples))
+        return perm[n_valid:], perm[:n_valid]
+
+
+class BaseAutoencoder(
+    TrainingParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Base class of skae's autoencoders. Not meant to be used directly.
+
+    Subclasses declare their ``__init__`` with keyword-only parameters (at least
+    those in ``_parameter_constraints`` below) and override the ``_build_*``
+    hooks.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "code_activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
+        "loss": [StrOptions({"mse", "bce"})],
+        **TrainingParamsMixin._parameter_constraints,
     }
 
     #: Rows per batch in transform / inverse_transform / score_samples.
@@ -123,17 +197,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return None
 
     # ------------------------------------------------------------ validation
-    def _hidden_sizes(self) -> tuple:
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, Integral):
-            sizes = (sizes,)
-        sizes = tuple(sizes)
-        if not all(isinstance(s, Integral | np.integer) and s >= 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a sequence of positive integers, got {sizes!r}."
-            )
-        return tuple(int(s) for s in sizes)
-
     def _resolve_output_activation(self, X: np.ndarray) -> str:
         choice = self.output_activation
         if self.loss == "bce":
@@ -160,53 +223,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return validate_data(self, X, reset=reset, dtype=list(_FLOAT_DTYPES))
 
     # ------------------------------------------------------------------- fit
-    def _make_net(self, module, *, n_samples, device, train_split, early_stopping):
-        opt_cls, opt_kwargs = OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
-        kwargs = {f"optimizer__{k}": v for k, v in opt_kwargs.items()}
-        if self.weight_decay:
-            # Decay the weights only: shrinking biases does not regularise.
-            kwargs["optimizer__weight_decay"] = self.weight_decay
-            kwargs["optimizer__param_groups"] = [("*bias", {"weight_decay": 0.0})]
-        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
-        monitor = "valid_loss" if early_stopping else "train_loss"
-        callbacks.append(
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="rel",
-                    load_best=early_stopping,
-                ),
-            )
-        )
-        return AutoencoderNet(
-            module,
-            criterion=self._build_criterion(),
-            penalties=self._build_penalties(),
-            optimizer=opt_cls,
-            lr=self.lr,
-            max_epochs=self.max_iter,
-            batch_size=min(self.batch_size, n_samples),
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=self.verbose,
-            device=device,
-            **kwargs,
-        )
-
-    def _split(self, n_samples: int, rng: np.random.RandomState):
-        n_valid = math.ceil(self.validation_fraction * n_samples)
-        if n_valid < 1 or n_samples - n_valid < 1:
-            raise ValueError(
-                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
-                f"of the data, which leaves no training or no validation samples with "
-                f"n_samples={n_samples}. Use more samples or early_stopping=False."
-            )
-        perm = torch.from_numpy(rng.permutation(n_samples))
-        return perm[n_valid:], perm[:n_valid]
-
     def _fit(self, X, *, incremental: bool):
         first_call = not incremental or not self.__sklearn_is_fitted__()
         try:
@@ -249,6 +265,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 dataset, train_split = ArrayDataset(Xt), None
             net = self._make_net(
                 self._build_module(X32.shape[1]),
+                criterion=self._build_criterion(),
+                penalties=self._build_penalties(),
                 n_samples=len(dataset),
                 device=device,
                 train_split=train_split,

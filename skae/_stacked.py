@@ -1,0 +1,813 @@
+"""Stacked autoencoders: greedy layer-wise pretraining, fine-tuning, classification.
+
+:class:`StackedAutoencoder` (a transformer) and :class:`StackedAutoencoderClassifier`
+are meta-estimators: each layer of the stack is a clone of ``layer_estimator`` (any
+skae autoencoder) fitted on the codes of the layer below (Bengio et al., 2007;
+Vincent et al., 2010). The pretrained encoders are then copied into one torch module
+that is fine-tuned end to end -- for reconstruction (the unrolled autoencoder) or
+with a softmax layer on top for classification -- by the one training engine,
+:class:`skae.engine.AutoencoderNet`.
+"""
+
+from __future__ import annotations
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import log_softmax
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.helper import predefined_split
+from torch import nn
+
+from ._autoencoder import Autoencoder
+from ._base import TrainingParamsMixin, _as_float32, resolve_device
+from .engine import ArrayDataset, seeded
+from .nn import AEOutput, ReconstructionLoss, make_activation
+
+__all__ = ["StackedAutoencoder", "StackedAutoencoderClassifier"]
+
+_FLOAT_DTYPES = [np.float64, np.float32]
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def default_layer_estimator(device="cpu"):
+    """The layer trained at each level when ``layer_estimator=None``.
+
+    A shallow autoencoder with a sigmoid code. The code must be nonlinear: shallow
+    layers with linear codes stack into a purely linear network (a PCA-like
+    subspace, whatever the depth). A sigmoid code also keeps every layer's input in
+    [0, 1], so each layer above the first gets a sigmoid output too, and no unit
+    can die the way a ReLU code unit does. ``lr=1e-2`` because one linear layer
+    tolerates a larger step than a deep net; ``max_iter=50`` bounds the time spent
+    per layer (the stall rule usually stops earlier on small data).
+    """
+    return Autoencoder(
+        hidden_layer_sizes=(),
+        code_activation="sigmoid",
+        lr=1e-2,
+        max_iter=50,
+        device=device,
+    )
+
+
+# ---------------------------------------------------------------------- torch modules
+class StackedAutoencoderModule(nn.Module):
+    """The unrolled stack: every layer's encoder, then the decoders in reverse.
+
+    ``decoder[j]`` is ``Sequential(Linear, activation)`` where the activation is the
+    output activation of the layer that decoder belongs to; the bottom layer's output
+    activation is kept apart as ``output_activation`` so that ``forward`` can return
+    the logits (binary cross-entropy needs them).
+    """
+
+    def __init__(self, encoder_blocks, decoder_blocks, output_activation):
+        super().__init__()
+        self.encoder = nn.ModuleList(encoder_blocks)
+        self.decoder = nn.ModuleList(decoder_blocks)
+        self.output_activation = output_activation
+
+    def encode(self, x):
+        for block in self.encoder:
+            x = block(x)
+        return x
+
+    def decode_logits(self, z):
+        for block in self.decoder:
+            z = block(z)
+        return z
+
+    def decode(self, z):
+        return self.output_activation(self.decode_logits(z))
+
+    def forward(self, x):
+        hidden = []
+        for block in self.encoder:
+            x = block(x)
+            hidden.append(x)
+        logits = self.decode_logits(x)
+        return AEOutput(
+            reconstruction=self.output_activation(logits),
+            logits=logits,
+            code=x,
+            hidden=tuple(hidden),
+        )
+
+
+class StackedClassifierModule(nn.Module):
+    """Encoder blocks followed by a linear layer; ``forward`` returns class logits."""
+
+    def __init__(self, encoder_blocks, n_top, n_classes):
+        super().__init__()
+        self.encoder = nn.ModuleList(encoder_blocks)
+        self.head = nn.Linear(n_top, n_classes)
+
+    def encode(self, x):
+        for block in self.encoder:
+            x = block(x)
+        return x
+
+    def forward(self, x):
+        return self.head(self.encode(x))
+
+
+def _layer_module(est):
+    module = getattr(getattr(est, "net_", None), "module_", None)
+    if module is None or not all(hasattr(module, a) for a in ("encoder", "decoder")):
+        raise TypeError(
+            f"layer_estimator must be a skae autoencoder whose fitted net_.module_ has "
+            f"'encoder' and 'decoder' block lists; got {type(est).__name__}."
+        )
+    if len(module.encoder) != 1 or len(module.decoder) != 1:
+        raise ValueError(
+            "Each layer of a stack must be shallow (hidden_layer_sizes=()), but the fitted "
+            f"layer has {len(module.encoder)} encoder blocks."
+        )
+    return module
+
+
+def _encoder_blocks(estimators):
+    """Deep copies of the layers' encoder blocks, bottom layer first."""
+    return [copy.deepcopy(_layer_module(est).encoder[0]) for est in estimators]
+
+
+def _unrolled_module(estimators):
+    """Unroll fitted shallow layers into one :class:`StackedAutoencoderModule`."""
+    decoders = []
+    for est in estimators[:0:-1]:  # top layer down to the second one
+        module = _layer_module(est)
+        decoders.append(
+            nn.Sequential(
+                *copy.deepcopy(module.decoder[0]), copy.deepcopy(module.output_activation)
+            )
+        )
+    bottom = _layer_module(estimators[0])
+    decoders.append(copy.deepcopy(bottom.decoder[0]))
+    return StackedAutoencoderModule(
+        _encoder_blocks(estimators), decoders, copy.deepcopy(bottom.output_activation)
+    )
+
+
+# --------------------------------------------------------------------- shared logic
+class _StackedMixin(TrainingParamsMixin):
+    """Pretraining and net building shared by the stacked estimators."""
+
+    _parameter_constraints: dict = {
+        **TrainingParamsMixin._parameter_constraints,
+        "layer_estimator": [HasMethods(["fit", "transform"]), None],
+    }
+
+    _inference_batch_size = 4096
+
+    def _layer_sizes(self) -> tuple:
+        raise NotImplementedError
+
+    def _pretrain(self, X32, rng, device):
+        """Fit one clone of the layer estimator per layer, each on the codes below."""
+        base = self.layer_estimator
+        if base is None:
+            base = default_layer_estimator(device)
+        estimators, histories, Z = [], [], X32
+        for size in self._layer_sizes():
+            est = clone(base)
+            try:
+                est.set_params(
+                    n_components=size,
+                    hidden_layer_sizes=(),
+                    random_state=rng.randint(_MAX_SEED),
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    "layer_estimator must accept the parameters n_components, "
+                    f"hidden_layer_sizes and random_state (a skae autoencoder): {exc}"
+                ) from exc
+            est.fit(Z)
+            _layer_module(est)
+            Z = _as_float32(est.transform(Z))
+            estimators.append(est)
+            histories.append(getattr(est, "history_", None))
+        return estimators, histories
+
+    def _train(self, module, criterion, X32, y, rng, device, epochs=None):
+        """Train ``module`` with the engine; ``y=None`` trains for reconstruction."""
+        seed = rng.randint(_MAX_SEED)
+        with seeded(seed, device):
+            Xt = torch.from_numpy(X32)
+            yt = None if y is None else torch.from_numpy(y)
+            if self.early_stopping:
+                train_idx, valid_idx = self._split(len(X32), rng)
+                dataset = ArrayDataset(Xt[train_idx], None if yt is None else yt[train_idx])
+                valid = ArrayDataset(Xt[valid_idx], None if yt is None else yt[valid_idx])
+                train_split = predefined_split(valid)
+            else:
+                dataset, train_split = ArrayDataset(Xt, yt), None
+            net = self._make_net(
+                module,
+                criterion=criterion,
+                penalties=(),
+                n_samples=len(dataset),
+                device=device,
+                train_split=train_split,
+                early_stopping=self.early_stopping,
+            )
+            net.initialize()
+            if epochs != 0:
+                net.partial_fit(dataset, epochs=epochs)
+        net.train_split = None  # the validation data must not travel with the model
+        return net
+
+    def _set_net(self, net):
+        self.net_ = net
+        self.n_iter_ = len(net.history)
+        self.loss_curve_ = (
+            [float(v) for v in net.history[:, "train_loss"]] if len(net.history) else []
+        )
+        valid = [float(e["valid_loss"]) for e in net.history if "valid_loss" in e]
+        if valid:
+            self.validation_loss_curve_ = valid
+
+    def _fit_guarded(self, fit, *args):
+        try:
+            return fit(*args)
+        except BaseException:
+            # never leave a half-fitted estimator that claims to be fitted
+            for key in list(vars(self)):
+                if key.endswith("_") and not key.startswith("__"):
+                    delattr(self, key)
+            raise
+
+    def _apply(self, fn, X):
+        return self.net_.apply_batched(fn, _as_float32(X), self._inference_batch_size)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+
+_COMMON_PARAMS_DOC = """\
+    max_iter : int, default={max_iter}
+        Maximum number of epochs of the {phase}.
+    batch_size : int, default=128
+        Mini-batch size of the {phase} (capped at the number of training samples).
+    lr : float, default=1e-3
+        Learning rate of the {phase}.
+    optimizer : {{"adam", "adamw", "sgd", "rmsprop"}} or torch optimizer class, \
+default="adam"
+        Optimizer of the {phase}, as in :class:`Autoencoder`.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (not the biases) during the {phase}.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the {phase}'s training data, stop when
+        the validation loss has not improved for ``n_iter_no_change`` epochs and
+        restore the best weights. Otherwise training stops once the training loss
+        stalls for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+        Fraction held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Patience, in epochs, of the stopping rule.
+    tol : float, default=1e-4
+        Relative improvement that counts for the stopping rule.
+    device : str, default="cpu"
+        Torch device of the {phase} and of inference (``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"auto"``). It is also the device of the default layer
+        estimator; a given ``layer_estimator`` keeps its own ``device``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every layer (each gets its own seed drawn from it, which overrides the
+        layer estimator's ``random_state``), the {phase}, the validation split and
+        the head's initialisation, without touching the global random state.
+    verbose : int, default=0
+        Print a per-epoch table of the {phase} when > 0 (set the layer estimator's
+        ``verbose`` to see the pretraining).
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks of the {phase} (copied at fit time)."""
+
+
+class StackedAutoencoder(
+    _StackedMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    __doc__ = (
+        """Stacked autoencoder with greedy layer-wise pretraining, as a transformer.
+
+    The architecture ``n_features -> hidden_layer_sizes... -> n_components`` is
+    built one layer at a time: a shallow autoencoder ``n -> m -> n`` is trained on
+    ``X``, ``X`` is encoded, a second one ``m -> k -> m`` is trained on those codes,
+    and so on. Each layer is a clone of ``layer_estimator`` (a
+    :class:`DenoisingAutoencoder` gives a stacked denoising autoencoder) with its
+    sizes set; lower layers stay fixed while a layer trains. The pretrained layers
+    are then unrolled into one deep autoencoder (all encoders, then the decoders in
+    reverse) which, with ``fine_tune=True``, is trained end to end for
+    reconstruction.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Size of the top code (the output features of ``transform``).
+    hidden_layer_sizes : int or sequence of int, default=(256,)
+        Sizes of the layers below the code, input side first.
+    layer_estimator : estimator or None, default=None
+        Unfitted skae autoencoder trained at each level, cloned per layer with
+        ``n_components`` set to the layer's size, ``hidden_layer_sizes=()`` (every
+        layer is shallow, whatever the estimator says) and a ``random_state`` drawn
+        from this estimator's. Its other settings (noise, sparsity, loss,
+        ``max_iter``, ``lr``, device ...) are kept. Its nested parameters can be
+        set or searched as ``layer_estimator__<name>``. ``None`` means
+        ``Autoencoder(hidden_layer_sizes=(), code_activation="sigmoid", lr=1e-2,
+        max_iter=50)``: a layer needs a nonlinear code, otherwise the stack is a
+        linear map.
+    fine_tune : bool, default=True
+        After pretraining, train the unrolled autoencoder end to end to reconstruct
+        ``X`` (reconstruction loss of the bottom layer's ``loss``, no penalties or
+        corruption).
+"""
+        + _COMMON_PARAMS_DOC.format(max_iter=100, phase="fine-tuning")
+        + """
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted layer estimators, input side first (their networks are copied,
+        not shared, into ``net_``).
+    histories_ : list of skorch.History
+        The training history of each layer.
+    net_ : skae.engine.AutoencoderNet
+        The unrolled network (``net_.module_`` is a
+        :class:`StackedAutoencoderModule`), fine-tuned when ``fine_tune=True``.
+    n_iter_ : int
+        Number of fine-tuning epochs run (0 without fine-tuning).
+    loss_curve_ : list of float
+        Fine-tuning loss per epoch.
+    validation_loss_curve_ : list of float
+        Validation loss per epoch (only with ``early_stopping=True``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    StackedAutoencoderClassifier : The same pretraining, then a softmax classifier.
+    Autoencoder : A deep autoencoder trained end to end from random weights.
+
+    References
+    ----------
+    Y. Bengio, P. Lamblin, D. Popovici and H. Larochelle, "Greedy layer-wise
+    training of deep networks", NIPS 2007.
+
+    P. Vincent et al., "Stacked denoising autoencoders", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import StackedAutoencoder
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> sae = StackedAutoencoder(8, hidden_layer_sizes=(32,), max_iter=5,
+    ...                          random_state=0).fit(X)
+    >>> sae.transform(X).shape
+    (1797, 8)
+    >>> [est.n_components for est in sae.estimators_]
+    [32, 8]
+    >>> sae.inverse_transform(sae.transform(X[:2])).shape
+    (2, 64)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_StackedMixin._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "fine_tune": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        hidden_layer_sizes=(256,),
+        layer_estimator=None,
+        fine_tune=True,
+        max_iter=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.layer_estimator = layer_estimator
+        self.fine_tune = fine_tune
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _layer_sizes(self):
+        return (*self._hidden_sizes(), int(self.n_components))
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Pretrain the layers greedily on ``X``, then optionally fine-tune.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_guarded(self._fit, X)
+
+    def _fit(self, X):
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES)
+        self._layer_sizes()  # fail before any work on a bad value
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        X32 = _as_float32(X)
+        self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
+        loss = getattr(self.estimators_[0], "loss", "mse")
+        net = self._train(
+            _unrolled_module(self.estimators_),
+            ReconstructionLoss(loss),
+            X32,
+            None,
+            rng,
+            device,
+            epochs=None if self.fine_tune else 0,
+        )
+        self._set_net(net)
+        return self
+
+    def transform(self, X):
+        """Encode ``X`` into the top code.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes, of the same float dtype as ``X`` (float64 for integer input).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        return self._apply(self.net_.module_.encode, X).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode top codes back to the input space through every decoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The reconstructions, of the same float dtype as ``X``.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=_FLOAT_DTYPES, input_name="X")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"expects codes with n_components={self.n_components} features."
+            )
+        return self._apply(self.net_.module_.decode, Z).astype(Z.dtype, copy=False)
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator):
+    __doc__ = (
+        """Classifier on a greedily pretrained stack of autoencoders.
+
+    ``fit(X, y)`` pretrains the stack ``n_features -> hidden_layer_sizes...`` on all
+    of ``X`` exactly like :class:`StackedAutoencoder` (one clone of
+    ``layer_estimator`` per layer), puts a softmax layer on the top code and trains
+    with the labels through the engine with a cross-entropy loss: the whole network
+    (``fine_tune="all"``) or only the softmax layer on frozen features
+    (``fine_tune="top"``).
+
+    Semi-supervised learning follows scikit-learn's convention: samples labelled
+    ``-1`` are unlabelled; they take part in the pretraining only.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(256, 128)
+        Sizes of the stacked layers, input side first; the last one is the code
+        the softmax layer reads.
+    layer_estimator : estimator or None, default=None
+        As in :class:`StackedAutoencoder`.
+    fine_tune : {"all", "top"}, default="all"
+        Train every layer with the labels, or only the softmax layer (the
+        pretrained encoder stays bit-identical).
+    pretrain : bool, default=True
+        Pretrain the stack. With False the same network starts from random weights
+        (PyTorch's default initialisation) and is trained on the labelled samples
+        only: the baseline pretraining is measured against. ``estimators_`` is
+        then empty.
+"""
+        + _COMMON_PARAMS_DOC.format(max_iter=200, phase="supervised training")
+        + """
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (of the labelled samples; ``-1`` is not a class).
+    estimators_ : list of estimators
+        The fitted layer estimators, input side first (their encoders are copied
+        into ``net_``).
+    histories_ : list of skorch.History
+        The pretraining history of each layer.
+    net_ : skae.engine.AutoencoderNet
+        The trained network; ``net_.module_`` is a
+        :class:`StackedClassifierModule` returning logits.
+    n_iter_ : int
+        Number of supervised epochs run.
+    loss_curve_ : list of float
+        Supervised training loss (cross-entropy) per epoch.
+    validation_loss_curve_ : list of float
+        Validation loss per epoch (only with ``early_stopping=True``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    StackedAutoencoder : The pretrained stack as a transformer.
+    sklearn.neural_network.MLPClassifier : The same network without pretraining.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import StackedAutoencoderClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = MinMaxScaler().fit_transform(X)
+    >>> y_semi = y.copy()
+    >>> y_semi[200:] = -1  # only the first 200 samples are labelled
+    >>> clf = StackedAutoencoderClassifier((32,), max_iter=20, random_state=0)
+    >>> clf.fit(X, y_semi).classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 10)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_StackedMixin._parameter_constraints,
+        "fine_tune": [StrOptions({"all", "top"})],
+        "pretrain": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 128),
+        *,
+        layer_estimator=None,
+        fine_tune="all",
+        pretrain=True,
+        max_iter=200,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.layer_estimator = layer_estimator
+        self.fine_tune = fine_tune
+        self.pretrain = pretrain
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _layer_sizes(self):
+        sizes = self._hidden_sizes()
+        if not sizes:
+            raise ValueError("hidden_layer_sizes must name at least one layer, got ().")
+        return sizes
+
+    @staticmethod
+    def _unlabelled_mask(y):
+        if y.dtype.kind in "iuf":
+            return y == -1
+        if y.dtype.kind == "O":
+            return np.array(
+                [not isinstance(v, str) and isinstance(v, Real) and v == -1 for v in y],
+                dtype=bool,
+            )
+        return np.zeros(len(y), dtype=bool)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Pretrain on all of ``X``, then train the classifier on the labelled samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, labelled and unlabelled.
+        y : array-like of shape (n_samples,)
+            Class labels; ``-1`` marks an unlabelled sample (numeric labels, or an
+            object array holding the number -1).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_guarded(self._fit, X, y)
+
+    def _fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES)
+        labelled = ~self._unlabelled_mask(y)
+        if not labelled.any():
+            raise ValueError(
+                "y has no labelled sample: every label is -1 (unlabelled). At least "
+                "one labelled sample of each of two classes is needed."
+            )
+        y_lab = y[labelled]
+        check_classification_targets(y_lab)
+        encoder = LabelEncoder().fit(y_lab)
+        classes = encoder.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                f"The labelled samples need at least 2 classes; got 1 class: {classes[0]!r}."
+            )
+        sizes = self._layer_sizes()
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        X32 = _as_float32(X)
+        if self.pretrain:
+            self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
+            blocks = _encoder_blocks(self.estimators_)
+        else:
+            self.estimators_, self.histories_ = [], []
+            blocks = None
+        head_seed = rng.randint(_MAX_SEED)
+        with seeded(head_seed, device):
+            if blocks is None:
+                blocks = self._random_blocks(X32.shape[1], sizes, device)
+            module = StackedClassifierModule(blocks, sizes[-1], len(classes))
+        if self.fine_tune == "top":
+            module.encoder.requires_grad_(False)
+        y_idx = encoder.transform(y_lab).astype(np.int64)
+        net = self._train(
+            module,
+            nn.CrossEntropyLoss(),
+            np.ascontiguousarray(X32[labelled]),
+            y_idx,
+            rng,
+            device,
+        )
+        self.classes_ = classes
+        self._set_net(net)
+        return self
+
+    def _random_blocks(self, n_features, sizes, device):
+        """Fresh encoder blocks shaped like the pretrained ones (``pretrain=False``)."""
+        base = self.layer_estimator
+        if base is None:
+            base = default_layer_estimator(device)
+        code_activation = base.get_params().get("code_activation", "sigmoid")
+        dims = [n_features, *sizes]
+        return [
+            nn.Sequential(nn.Linear(a, b), make_activation(code_activation))
+            for a, b in zip(dims[:-1], dims[1:], strict=True)
+        ]
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        return self._apply(self.net_.module_, X).astype(np.float64)
+
+    def decision_function(self, X):
+        """Class logits of the softmax layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            The logits; for two classes, the logit of ``classes_[1]`` minus that of
+            ``classes_[0]`` (positive means ``classes_[1]``).
+        """
+        logits = self._logits(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities (log-softmax of the logits, float64).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return log_softmax(self._logits(X), axis=1)
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the logits, float64; rows sum to 1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The class of highest probability, from ``classes_``.
+        """
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
