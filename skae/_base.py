@@ -69,12 +69,17 @@ def _as_float32(X: np.ndarray) -> np.ndarray:
     return np.require(X, dtype=np.float32, requirements=["C", "W"])
 
 
-class TrainingParamsMixin:
-    """Builds the engine from the training parameters every skae estimator shares.
+class NetEstimatorMixin:
+    """The engine set-up and inference every skae estimator shares.
 
-    Used by :class:`BaseAutoencoder` and by meta-estimators that train their own
-    modules through the engine (the stacked estimators).
+    Builds :class:`~skae.engine.AutoencoderNet` from the common training parameters
+    and runs the fitted ``net_`` in batches. Used by :class:`BaseAutoencoder` and by
+    meta-estimators that train their own modules through the engine (the stacked
+    estimators).
     """
+
+    #: Rows per batch in transform / inverse_transform / score_samples / predict.
+    _inference_batch_size = 4096
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -154,9 +159,71 @@ class TrainingParamsMixin:
         return perm[n_valid:], perm[:n_valid]
 
 
-class BaseAutoencoder(
-    TrainingParamsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
+        return self.net_.apply_batched(fn, _as_float32(X), self._inference_batch_size)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+
+class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """``transform`` = ``net_.module_.encode``, ``inverse_transform`` = ``decode``.
+
+    For estimators with ``n_components`` and a fitted ``net_`` whose module has
+    ``encode`` and ``decode``; output features are named ``<classname><i>``.
+    """
+
+    def transform(self, X):
+        """Encode ``X`` into the code space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes, of the same float dtype as ``X`` (float64 for integer input).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=list(_FLOAT_DTYPES))
+        return self._apply(self.net_.module_.encode, X).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The reconstructions, of the same float dtype as ``X``.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=list(_FLOAT_DTYPES), input_name="X")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"expects codes with n_components={self.n_components} features."
+            )
+        return self._apply(self.net_.module_.decode, Z).astype(Z.dtype, copy=False)
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     """Base class of skae's autoencoders. Not meant to be used directly.
 
     Subclasses declare their ``__init__`` with keyword-only parameters (at least
@@ -170,11 +237,8 @@ class BaseAutoencoder(
         "code_activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
         "loss": [StrOptions({"mse", "bce"})],
-        **TrainingParamsMixin._parameter_constraints,
+        **NetEstimatorMixin._parameter_constraints,
     }
-
-    #: Rows per batch in transform / inverse_transform / score_samples.
-    _inference_batch_size = 4096
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, n_features: int) -> torch.nn.Module:
@@ -340,48 +404,6 @@ class BaseAutoencoder(
         return self._fit(X, incremental=True)
 
     # -------------------------------------------------------------- inference
-    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
-        return self.net_.apply_batched(fn, _as_float32(X), self._inference_batch_size)
-
-    def transform(self, X):
-        """Encode ``X`` into the code space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components)
-            The codes, of the same float dtype as ``X`` (float64 for integer input).
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return self._apply(self.net_.module_.encode, X).astype(X.dtype, copy=False)
-
-    def inverse_transform(self, X):
-        """Decode codes back to the input space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, e.g. from :meth:`transform`.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
-            The reconstructions, of the same float dtype as ``X``.
-        """
-        check_is_fitted(self)
-        Z = check_array(X, dtype=list(_FLOAT_DTYPES), input_name="X")
-        if Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
-                f"expects codes with n_components={self.n_components} features."
-            )
-        return self._apply(self.net_.module_.decode, Z).astype(Z.dtype, copy=False)
-
     def score_samples(self, X):
         """Negative reconstruction error of each sample (higher = better reconstructed).
 
@@ -430,17 +452,3 @@ class BaseAutoencoder(
             Mean of :meth:`score_samples`.
         """
         return float(np.mean(self.score_samples(X)))
-
-    # ------------------------------------------------------------ sklearn glue
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "net_")
-
-    @property
-    def _n_features_out(self):
-        return self.n_components
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.allow_nan = False
-        return tags

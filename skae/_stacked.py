@@ -20,8 +20,6 @@ from scipy.special import log_softmax
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
     _fit_context,
     clone,
 )
@@ -29,12 +27,12 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.helper import predefined_split
 from torch import nn
 
 from ._autoencoder import Autoencoder
-from ._base import TrainingParamsMixin, _as_float32, resolve_device
+from ._base import CodeTransformerMixin, NetEstimatorMixin, _as_float32, resolve_device
 from .engine import ArrayDataset, seeded
 from .nn import AEOutput, ReconstructionLoss, make_activation
 
@@ -162,15 +160,13 @@ def _unrolled_module(estimators):
 
 
 # --------------------------------------------------------------------- shared logic
-class _StackedMixin(TrainingParamsMixin):
+class _StackedMixin(NetEstimatorMixin):
     """Pretraining and net building shared by the stacked estimators."""
 
     _parameter_constraints: dict = {
-        **TrainingParamsMixin._parameter_constraints,
+        **NetEstimatorMixin._parameter_constraints,
         "layer_estimator": [HasMethods(["fit", "transform"]), None],
     }
-
-    _inference_batch_size = 4096
 
     def _layer_sizes(self) -> tuple:
         raise NotImplementedError
@@ -249,11 +245,6 @@ class _StackedMixin(TrainingParamsMixin):
                     delattr(self, key)
             raise
 
-    def _apply(self, fn, X):
-        return self.net_.apply_batched(fn, _as_float32(X), self._inference_batch_size)
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "net_")
 
 
 _COMMON_PARAMS_DOC = """\
@@ -294,9 +285,7 @@ default="adam"
         Extra skorch callbacks of the {phase} (copied at fit time)."""
 
 
-class StackedAutoencoder(
-    _StackedMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
     __doc__ = (
         """Stacked autoencoder with greedy layer-wise pretraining, as a transformer.
 
@@ -469,55 +458,6 @@ class StackedAutoencoder(
         )
         self._set_net(net)
         return self
-
-    def transform(self, X):
-        """Encode ``X`` into the top code.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components)
-            The codes, of the same float dtype as ``X`` (float64 for integer input).
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
-        return self._apply(self.net_.module_.encode, X).astype(X.dtype, copy=False)
-
-    def inverse_transform(self, X):
-        """Decode top codes back to the input space through every decoder.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, e.g. from :meth:`transform`.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
-            The reconstructions, of the same float dtype as ``X``.
-        """
-        check_is_fitted(self)
-        Z = check_array(X, dtype=_FLOAT_DTYPES, input_name="X")
-        if Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
-                f"expects codes with n_components={self.n_components} features."
-            )
-        return self._apply(self.net_.module_.decode, Z).astype(Z.dtype, copy=False)
-
-    @property
-    def _n_features_out(self):
-        return self.n_components
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator):
