@@ -5,6 +5,7 @@ from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder
 from ._stacked import StackedAutoencoder, StackedAutoencoderClassifier
+from ._variational import VariationalAutoencoder
 from .exceptions import TrainingDivergedError
 
 __version__ = "0.1.0"
@@ -17,5 +18,6 @@ __all__ = [
     "StackedAutoencoder",
     "StackedAutoencoderClassifier",
     "TrainingDivergedError",
+    "VariationalAutoencoder",
     "__version__",
 ]

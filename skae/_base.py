@@ -109,6 +109,13 @@ class NetEstimatorMixin:
             )
         return tuple(int(s) for s in sizes)
 
+    #: History key (after ``train_``/``valid_``) that the stopping rule watches.
+    _stopping_metric = "loss"
+
+    def _build_callbacks(self) -> list:
+        """Extra ``(name, callback)`` pairs a variant needs; they run before stopping."""
+        return []
+
     def _make_net(self, module, *, criterion, penalties, n_samples, device, train_split,
                   early_stopping):
         """The engine configured from the estimator's training parameters."""
@@ -119,7 +126,8 @@ class NetEstimatorMixin:
             kwargs["optimizer__weight_decay"] = self.weight_decay
             kwargs["optimizer__param_groups"] = [("*bias", {"weight_decay": 0.0})]
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
-        monitor = "valid_loss" if early_stopping else "train_loss"
+        callbacks += self._build_callbacks()
+        monitor = ("valid_" if early_stopping else "train_") + self._stopping_metric
         callbacks.append(
             (
                 "early_stopping",

@@ -27,7 +27,8 @@ def X():
 def test_every_estimator_is_tested():
     names = {cls.__name__ for cls in ESTIMATORS}
     assert {
-        "Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder"
+        "Autoencoder", "SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder",
+        "VariationalAutoencoder",
     } <= names
 
 

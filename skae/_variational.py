@@ -1,0 +1,678 @@
+"""The variational autoencoder: a transformer that is also a generative model.
+
+The first part of this module is pure PyTorch (the module, the likelihoods, the KL
+penalty); a skorch callback schedules the KL weight (warm-up) and records the ELBO;
+:class:`VariationalAutoencoder` is the scikit-learn estimator.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import Callback
+from torch import nn
+from torch.nn import functional as F
+
+from ._base import _FLOAT_DTYPES, BaseAutoencoder, _as_float32
+from .nn import ACTIVATIONS, AEOutput, Penalty, _dense_stack
+
+__all__ = [
+    "GaussianKLPenalty",
+    "KLSchedule",
+    "VAEModule",
+    "VAENegLogLikelihood",
+    "VariationalAutoencoder",
+    "gaussian_kl",
+    "log_likelihood",
+]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+#: Bounds of the encoder's log-variance ``log sigma^2(x)`` (soft, see ``soft_clamp``).
+LOGVAR_BOUNDS = (-20.0, 10.0)
+#: Bounds of a learned log-variance of the Gaussian likelihood ``p(x | z)``.
+X_LOGVAR_BOUNDS = (-10.0, 10.0)
+
+
+# --------------------------------------------------------------------------- torch
+def soft_clamp(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Smooth clamp to ``(lo, hi)``: about ``x`` inside, never a zero gradient.
+
+    ``lo + softplus(x - lo) - softplus(x - hi)``: tends to ``lo`` as ``x -> -inf``
+    and to ``hi`` as ``x -> +inf``, so ``exp`` of it can never overflow.
+    """
+    return lo + F.softplus(x - lo) - F.softplus(x - hi)
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per row, in nats.
+
+    ``0.5 * sum_j (sigma_j^2 + mu_j^2 - 1 - log sigma_j^2)`` over the last dimension.
+    """
+    return 0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(dim=-1)
+
+
+def log_likelihood(x, logits, likelihood, x_logvar=None):
+    """``log p(x | z)`` summed over the last (feature) dimension, in nats.
+
+    Parameters
+    ----------
+    x : Tensor of shape (..., n_features)
+        Data (broadcast against ``logits``).
+    logits : Tensor of shape (..., n_features)
+        Decoder output before the output activation: Bernoulli logits, or the
+        Gaussian mean.
+    likelihood : {"bernoulli", "gaussian"}
+    x_logvar : Tensor of shape (n_features,), optional
+        Log-variance of the Gaussian likelihood (required for ``"gaussian"``).
+    """
+    if likelihood == "bernoulli":
+        x, logits = torch.broadcast_tensors(x, logits)
+        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
+    if likelihood == "gaussian":
+        sq = (x - logits).square() * torch.exp(-x_logvar)
+        return -0.5 * (sq + x_logvar + _LOG_2PI).sum(dim=-1)
+    raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}.")
+
+
+class VAEModule(nn.Module):
+    """MLP variational autoencoder ``x -> hidden... -> (mu, log sigma^2) ; z -> hidden... -> x``.
+
+    The encoder's hidden layers use ``activation``; two linear heads give the
+    posterior mean ``mu(x)`` and log-variance ``log sigma^2(x)`` (soft-clamped to
+    :data:`LOGVAR_BOUNDS`). The decoder mirrors the hidden sizes and outputs the
+    logits of a Bernoulli likelihood or the mean of a Gaussian one.
+
+    In training mode ``forward`` draws ``z = mu + sigma * eps`` (the
+    reparameterisation trick, from torch's default generator); in evaluation mode it
+    decodes ``z = mu`` (deterministic). ``output.extras`` holds ``mu``, ``logvar``
+    and, for a Gaussian likelihood, ``x_logvar``.
+
+    Parameters
+    ----------
+    n_features, n_components : int
+        Input and latent dimensions.
+    hidden_layer_sizes : sequence of int
+        Encoder hidden sizes, input side first.
+    activation : str
+        Key of :data:`skae.nn.ACTIVATIONS`.
+    likelihood : {"bernoulli", "gaussian"}
+    gaussian_variance : "learned" or float
+        Variance of the Gaussian likelihood: one learned variance per feature
+        (soft-clamped log-variance in :data:`X_LOGVAR_BOUNDS`), or a fixed value.
+    """
+
+    def __init__(self, n_features, n_components, hidden_layer_sizes=(), activation="relu",
+                 likelihood="bernoulli", gaussian_variance="learned"):
+        super().__init__()
+        hidden = [int(h) for h in hidden_layer_sizes]
+        self.likelihood = likelihood
+        self.encoder = _dense_stack([n_features, *hidden], activation, activation)
+        width = hidden[-1] if hidden else n_features
+        self.mu_head = nn.Linear(width, n_components)
+        self.logvar_head = nn.Linear(width, n_components)
+        self.decoder = _dense_stack([n_components, *hidden[::-1], n_features], activation, None)
+        self.learned_variance = likelihood == "gaussian" and gaussian_variance == "learned"
+        if self.learned_variance:
+            self.x_logvar_raw = nn.Parameter(torch.zeros(n_features))
+        else:
+            var = 1.0 if gaussian_variance == "learned" else float(gaussian_variance)
+            self.register_buffer("x_logvar_raw", torch.full((n_features,), math.log(var)))
+
+    def x_logvar(self) -> torch.Tensor:
+        """Log-variance of the Gaussian likelihood, shape ``(n_features,)``."""
+        if self.learned_variance:
+            return soft_clamp(self.x_logvar_raw, *X_LOGVAR_BOUNDS)
+        return self.x_logvar_raw
+
+    def posterior(self, x):
+        """``(mu, logvar)`` of ``q(z | x)``."""
+        hidden = []
+        for block in self.encoder:
+            x = block(x)
+            hidden.append(x)
+        mu = self.mu_head(x)
+        logvar = soft_clamp(self.logvar_head(x), *LOGVAR_BOUNDS)
+        return mu, logvar, tuple(hidden)
+
+    def encode(self, x):
+        """The posterior mean ``mu(x)``."""
+        return self.posterior(x)[0]
+
+    def decode_logits(self, z):
+        for block in self.decoder:
+            z = block(z)
+        return z
+
+    def decode(self, z):
+        """Mean of ``p(x | z)``: Bernoulli probabilities or the Gaussian mean."""
+        logits = self.decode_logits(z)
+        return torch.sigmoid(logits) if self.likelihood == "bernoulli" else logits
+
+    def log_px(self, x, logits):
+        """``log p(x | z)`` per row from the decoder ``logits`` (see :func:`log_likelihood`)."""
+        x_logvar = self.x_logvar() if self.likelihood == "gaussian" else None
+        return log_likelihood(x, logits, self.likelihood, x_logvar)
+
+    def forward(self, x):
+        mu, logvar, hidden = self.posterior(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        logits = self.decode_logits(z)
+        recon = torch.sigmoid(logits) if self.likelihood == "bernoulli" else logits
+        extras = {"mu": mu, "logvar": logvar, "z": z}
+        if self.likelihood == "gaussian":
+            extras["x_logvar"] = self.x_logvar()
+        return AEOutput(reconstruction=recon, logits=logits, code=mu, hidden=(*hidden, mu),
+                        extras=extras)
+
+
+class VAENegLogLikelihood(nn.Module):
+    """Reconstruction term ``-log p(x | z)``: nats summed over features, mean over rows."""
+
+    def __init__(self, likelihood="bernoulli"):
+        super().__init__()
+        if likelihood not in ("bernoulli", "gaussian"):
+            raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}.")
+        self.likelihood = likelihood
+
+    def per_sample(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        return -log_likelihood(target, output.logits, self.likelihood,
+                               output.extras.get("x_logvar"))
+
+    def forward(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        return self.per_sample(output, target).mean()
+
+
+class GaussianKLPenalty(Penalty):
+    """``beta * scale * mean_i KL(q(z | x_i) || N(0, I))`` in nats per sample.
+
+    ``beta`` is the beta-VAE weight; ``scale`` (1 by default) is set by
+    :class:`KLSchedule` during a warm-up. Reads ``mu`` and ``logvar`` from
+    ``output.extras``.
+    """
+
+    name = "kl"
+
+    def __init__(self, beta=1.0, scale=1.0):
+        self.beta = float(beta)
+        self.scale = float(scale)
+
+    @property
+    def weight(self):
+        return self.beta * self.scale
+
+    def __call__(self, output, X, module):
+        kl = gaussian_kl(output.extras["mu"], output.extras["logvar"]).mean()
+        return self.weight * kl
+
+
+class KLSchedule(Callback):
+    """Linear KL warm-up and ELBO bookkeeping for the training engine.
+
+    At the start of epoch ``e`` (1-based, counted over the whole history, so
+    ``partial_fit`` continues the schedule) the penalty named ``"kl"`` gets
+    ``scale = min(1, (e - 1) / warmup_epochs)`` (always 1 when ``warmup_epochs=0``):
+    0 in the first epoch, full weight from epoch ``warmup_epochs + 1`` on. The
+    history records per epoch ``kl_weight`` (= beta * scale), ``train_kl_unweighted``
+    (the KL in nats per sample), ``train_elbo`` (= -(reconstruction + KL)) and
+    ``train_objective`` (reconstruction + beta * KL, the loss once warm-up is over;
+    the stopping rule watches it), and the ``valid_`` versions when there is
+    validation data.
+    """
+
+    def __init__(self, warmup_epochs=0):
+        self.warmup_epochs = int(warmup_epochs)
+
+    @staticmethod
+    def _penalty(net):
+        return next((p for p in net.penalties if getattr(p, "name", None) == "kl"), None)
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._sums = {}
+        penalty = self._penalty(net)
+        if penalty is None:
+            return
+        epoch = len(net.history)
+        if self.warmup_epochs > 0:
+            penalty.scale = min(1.0, (epoch - 1) / self.warmup_epochs)
+        else:
+            penalty.scale = 1.0
+        net.history.record("kl_weight", penalty.weight)
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, terms=None, **kwargs):
+        if y_pred is None or terms is None or "mu" not in getattr(y_pred, "extras", {}):
+            return
+        with torch.no_grad():
+            n = len(y_pred.extras["mu"])
+            kl = gaussian_kl(y_pred.extras["mu"], y_pred.extras["logvar"]).sum().item()
+            nll = terms[0].detach().item() * n
+        sums = self._sums.setdefault("train" if training else "valid", [0.0, 0.0, 0])
+        sums[0] += nll
+        sums[1] += kl
+        sums[2] += n
+
+    def on_epoch_end(self, net, **kwargs):
+        penalty = self._penalty(net)
+        beta = penalty.beta if penalty is not None else 0.0
+        for prefix, (nll, kl, n) in getattr(self, "_sums", {}).items():
+            if n:
+                nll, kl = nll / n, kl / n
+                net.history.record(f"{prefix}_kl_unweighted", kl)
+                net.history.record(f"{prefix}_elbo", -(nll + kl))
+                net.history.record(f"{prefix}_objective", nll + beta * kl)
+        self._sums = {}
+
+
+# ------------------------------------------------------------------------ estimator
+class VariationalAutoencoder(BaseAutoencoder):
+    """Variational autoencoder (VAE) as a scikit-learn transformer and density model.
+
+    The encoder maps ``x`` to the parameters of a diagonal Gaussian posterior
+    :math:`q(z \\mid x) = \\mathcal N(\\mu(x), \\mathrm{diag}\\,\\sigma^2(x))`; the
+    decoder gives the likelihood :math:`p(x \\mid z)`; the prior is
+    :math:`p(z) = \\mathcal N(0, I)`. Training minimises the negative evidence lower
+    bound (ELBO), in nats per sample,
+
+    .. math::
+
+        -\\mathrm{ELBO}(x) = \\mathbb E_{q(z \\mid x)}[-\\log p(x \\mid z)]
+            + \\beta\\, \\mathrm{KL}(q(z \\mid x) \\,\\|\\, p(z)),
+        \\qquad
+        \\mathrm{KL} = \\tfrac12 \\sum_j (\\sigma_j^2 + \\mu_j^2 - 1 - \\log \\sigma_j^2),
+
+    with one reparameterised sample :math:`z = \\mu + \\sigma \\odot \\epsilon`,
+    :math:`\\epsilon \\sim \\mathcal N(0, I)`, per training row, through skae's
+    training engine (the KL term is the penalty ``"kl"``). The log-variance is
+    smoothly bounded to [-20, 10] so training cannot overflow.
+
+    Like :class:`~sklearn.mixture.GaussianMixture` it is also a generative model:
+    :meth:`sample` draws new data, :meth:`score_samples` returns a per-sample
+    lower bound on :math:`\\log p(x)` and :meth:`score` its mean, so
+    :class:`~sklearn.model_selection.GridSearchCV` can choose a VAE by held-out
+    likelihood without labels.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Dimension of the latent space.
+    hidden_layer_sizes : int or sequence of int, default=(256,)
+        Encoder hidden layers, input side first; the decoder mirrors them.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "identity"}, \
+default="relu"
+        Activation of the hidden layers.
+    likelihood : {"auto", "bernoulli", "gaussian"}, default="auto"
+        The decoder's distribution :math:`p(x \\mid z)`. ``"bernoulli"``: each
+        feature is a Bernoulli probability (data must lie in [0, 1], e.g. pixels or
+        :class:`~sklearn.preprocessing.MinMaxScaler` output; grey values between 0
+        and 1 enter the cross-entropy as soft targets, the common practice, though
+        the score is then not a normalised density of continuous data).
+        ``"gaussian"``: a diagonal Gaussian around the decoder output, normalising
+        constant included (a real log-density, for any real data; standardise it
+        first). ``"auto"`` picks ``"bernoulli"`` for training
+        data in [0, 1] and ``"gaussian"`` otherwise; the choice is stored in
+        ``likelihood_``.
+    gaussian_variance : "learned" or float, default="learned"
+        Variance of the Gaussian likelihood: ``"learned"`` trains one variance per
+        feature (independent of :math:`z`; its log is bounded to [-10, 10]); a
+        float fixes it (1.0 on standardised data makes the reconstruction term
+        half the squared error plus a constant). Ignored for ``"bernoulli"``.
+    beta : float, default=1.0
+        Weight of the KL term (beta-VAE; > 1 favours disentangled, smoother codes,
+        < 1 sharper reconstructions). The reported ELBO always uses weight 1.
+    kl_warmup : int, default=0
+        Number of epochs over which the KL weight grows linearly from 0 to ``beta``
+        (0 in the first epoch, ``beta`` from epoch ``kl_warmup + 1`` on); 0 turns
+        warm-up off. Helps against posterior collapse ("inactive" latent units).
+    n_importance_samples : int, default=1
+        Number :math:`k` of posterior samples per row used by :meth:`score_samples`:
+        1 gives the ELBO, :math:`k > 1` the importance-weighted bound (IWAE), which
+        tightens towards :math:`\\log p(x)` as :math:`k` grows.
+    sample_latent : bool, default=False
+        If True, :meth:`transform` returns a sample :math:`z \\sim q(z \\mid x)`
+        instead of the posterior mean.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    batch_size : int, default=128
+        Mini-batch size.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer, weight_decay, early_stopping, validation_fraction, n_iter_no_change, \
+tol, device, random_state, verbose, callbacks
+        As in :class:`Autoencoder`. The stopping rule watches the full objective
+        (reconstruction + ``beta`` * KL, not the warm-up-weighted loss).
+        ``random_state`` also seeds the noise of :meth:`score_samples`,
+        :meth:`transform` with ``sample_latent=True`` and :meth:`sample`.
+
+    Attributes
+    ----------
+    likelihood_ : str
+        The likelihood used, ``"bernoulli"`` or ``"gaussian"``.
+    elbo_ : float
+        Training ELBO per sample (nats, KL weight 1) over the last epoch (one
+        reparameterised sample per row, averaged over the epoch's batches).
+    elbo_curve_ : list of float
+        Training ELBO per epoch.
+    net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
+history_, n_features_in_, feature_names_in_
+        As in :class:`Autoencoder`. ``output_activation_`` is ``"sigmoid"``
+        (Bernoulli) or ``"identity"`` (Gaussian). ``loss_curve_`` is the
+        (warm-up-weighted) training loss. ``history_`` records per epoch
+        ``train_reconstruction`` (:math:`-\\log p(x \\mid z)`),
+        ``train_kl`` (the weighted KL; ``train_loss`` is their sum),
+        ``kl_weight``, ``train_kl_unweighted``, ``train_elbo`` and
+        ``train_objective`` (see :class:`skae._variational.KLSchedule`).
+
+    See Also
+    --------
+    Autoencoder : Deterministic codes, no density.
+    sklearn.mixture.GaussianMixture : A density model with the same ``sample`` /
+        ``score_samples`` interface.
+
+    Notes
+    -----
+    ``transform`` returns the posterior mean :math:`\\mu(x)` and ``inverse_transform``
+    the mean of :math:`p(x \\mid z)` (probabilities for Bernoulli). In evaluation
+    mode the module decodes :math:`z = \\mu(x)`; so the validation loss used by
+    ``early_stopping=True`` is the reconstruction at the posterior mean plus the KL
+    (deterministic, a little optimistic). :meth:`score_samples` instead uses proper
+    Monte Carlo estimates, with noise drawn once per call from a generator seeded by
+    ``random_state`` and shared by all rows, so each row's score does not depend on
+    the other rows.
+
+    References
+    ----------
+    D. P. Kingma and M. Welling. Auto-encoding variational Bayes. ICLR 2014.
+    Y. Burda, R. Grosse and R. Salakhutdinov. Importance weighted autoencoders.
+    ICLR 2016.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import VariationalAutoencoder
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> vae = VariationalAutoencoder(n_components=8, max_iter=20, random_state=0).fit(X)
+    >>> vae.likelihood_
+    'bernoulli'
+    >>> vae.transform(X[:5]).shape
+    (5, 8)
+    >>> vae.sample(3, random_state=0).shape
+    (3, 64)
+    >>> bool(vae.score(X) < 0)  # mean ELBO in nats
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **{k: v for k, v in BaseAutoencoder._parameter_constraints.items()
+           if k not in ("code_activation", "output_activation", "loss")},
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
+        "gaussian_variance": [StrOptions({"learned"}), Interval(Real, 0, None, closed="neither")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+        "sample_latent": ["boolean"],
+    }
+
+    #: Number of posterior samples for the reconstruction term of the ELBO in
+    #: ``score_samples`` when ``n_importance_samples=1`` (the KL term is analytic).
+    _n_elbo_samples = 16
+    #: Elements per decoded chunk (rows * samples * width) in ``score_samples``.
+    _score_budget = 1 << 22
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        hidden_layer_sizes=(256,),
+        activation="relu",
+        likelihood="auto",
+        gaussian_variance="learned",
+        beta=1.0,
+        kl_warmup=0,
+        n_importance_samples=1,
+        sample_latent=False,
+        max_iter=200,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.likelihood = likelihood
+        self.gaussian_variance = gaussian_variance
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.n_importance_samples = n_importance_samples
+        self.sample_latent = sample_latent
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ hooks
+    def _build_module(self, n_features):
+        return VAEModule(
+            n_features,
+            self.n_components,
+            hidden_layer_sizes=self._hidden_sizes(),
+            activation=self.activation,
+            likelihood=self.likelihood_,
+            gaussian_variance=self.gaussian_variance,
+        )
+
+    def _build_criterion(self):
+        return VAENegLogLikelihood(self.likelihood_)
+
+    def _build_penalties(self):
+        return [GaussianKLPenalty(self.beta)]
+
+    # The warm-up-weighted loss rises while the KL weight grows: stop on the
+    # beta-weighted objective that KLSchedule records instead.
+    _stopping_metric = "objective"
+
+    def _build_callbacks(self):
+        return [("kl_schedule", KLSchedule(self.kl_warmup))]
+
+    # ------------------------------------------------------------ validation
+    def _resolve_output_activation(self, X):
+        likelihood = self.likelihood
+        if likelihood == "auto":
+            in_01 = X.size and X.min() >= 0.0 and X.max() <= 1.0
+            likelihood = "bernoulli" if in_01 else "gaussian"
+        self.likelihood_ = likelihood
+        return "sigmoid" if likelihood == "bernoulli" else "identity"
+
+    def _check_range(self, X, likelihood):
+        if likelihood == "bernoulli" and X.size and (X.min() < 0.0 or X.max() > 1.0):
+            raise ValueError(
+                "likelihood='bernoulli' needs input values in [0, 1], but X lies in "
+                f"[{X.min():.4g}, {X.max():.4g}]. Scale it (e.g. MinMaxScaler) or use "
+                "likelihood='gaussian'."
+            )
+
+    def _check_loss_range(self, X):
+        self._check_range(X, self.likelihood)
+
+    def _validate_X(self, X, reset):
+        X = super()._validate_X(X, reset)
+        if not reset and hasattr(self, "likelihood_"):
+            self._check_range(X, self.likelihood_)
+        return X
+
+    def _set_fitted(self, net, X32):
+        super()._set_fitted(net, X32)
+        self.elbo_curve_ = [float(e["train_elbo"]) for e in net.history if "train_elbo" in e]
+        self.elbo_ = self.elbo_curve_[-1]
+        # Seed of the noise used by score_samples / transform(sample_latent=True).
+        self._noise_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        return self
+
+    # -------------------------------------------------------------- inference
+    def _generator(self, seed):
+        return torch.Generator().manual_seed(int(seed))
+
+    def transform(self, X):
+        """Encode ``X`` into the latent space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The posterior means :math:`\\mu(x)` (deterministic), or with
+            ``sample_latent=True`` one draw :math:`z \\sim q(z \\mid x)` per row
+            (seeded by ``random_state``: repeated calls give the same draws). Same
+            float dtype as ``X``.
+        """
+        if not self.sample_latent:
+            return super().transform(X)
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=list(_FLOAT_DTYPES))
+        eps = torch.randn(len(X), self.n_components, generator=self._generator(self._noise_seed_))
+        module = self.net_.module_
+
+        def fn(xb):
+            mu, logvar, _ = module.posterior(xb)
+            return torch.cat([mu, torch.exp(0.5 * logvar)], dim=1)
+
+        out = self._apply(fn, X)
+        k = self.n_components
+        return (out[:, :k] + out[:, k:] * eps.numpy()).astype(X.dtype, copy=False)
+
+    def _log_weights(self, xb, eps, elbo):
+        """Per-row ``log p(x|z)`` (+ prior/posterior terms for IWAE), shape ``(k, n)``."""
+        module = self.net_.module_
+        mu, logvar, _ = module.posterior(xb)
+        std = torch.exp(0.5 * logvar)
+        width = max([xb.shape[1], *self._hidden_sizes()])
+        chunk = max(1, self._score_budget // (len(xb) * width))
+        out = []
+        for start in range(0, len(eps), chunk):
+            e = eps[start : start + chunk].to(xb.device)[:, None, :]  # (c, 1, k)
+            z = mu + std * e  # (c, n, k)
+            logits = module.decode_logits(z.reshape(-1, z.shape[-1])).reshape(
+                z.shape[0], z.shape[1], -1)
+            log_px = module.log_px(xb, logits)  # (c, n)
+            if not elbo:
+                log_pz = -0.5 * (z.square() + _LOG_2PI).sum(dim=-1)
+                log_qz = -0.5 * (e.square() + logvar + _LOG_2PI).sum(dim=-1)
+                log_px = log_px + log_pz - log_qz
+            out.append(log_px)
+        return torch.cat(out), mu, logvar
+
+    def score_samples(self, X):
+        """Lower bound on the log-likelihood :math:`\\log p(x)` of each sample, in nats.
+
+        With ``n_importance_samples=1``: the ELBO, analytic KL and the expected
+        reconstruction term estimated with 16 posterior samples. With
+        ``n_importance_samples=k > 1``: the importance-weighted bound
+
+        .. math::
+
+            \\log \\frac1k \\sum_{i=1}^k \\frac{p(x \\mid z_i)\\, p(z_i)}{q(z_i \\mid x)},
+            \\qquad z_i \\sim q(z \\mid x),
+
+        (computed with logsumexp, in memory-bounded chunks), which is >= the ELBO in
+        expectation and tends to :math:`\\log p(x)` as :math:`k \\to \\infty`. The
+        noise :math:`\\epsilon` is drawn once per call from a generator seeded by
+        ``random_state`` (fixed at fit time) and shared by all rows: results are
+        deterministic, and a row's score does not depend on the other rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data (in [0, 1] for a Bernoulli likelihood).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Per-sample bound in nats (float64; computed in float32). For a Gaussian
+            likelihood it is a log-density, so it can be positive.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        k = int(self.n_importance_samples)
+        elbo = k == 1
+        n_eps = self._n_elbo_samples if elbo else k
+        eps = torch.randn(n_eps, self.n_components, generator=self._generator(self._noise_seed_))
+        width = max([X.shape[1], *self._hidden_sizes()])
+        rows = int(min(self._inference_batch_size, max(1, self._score_budget // (n_eps * width))))
+
+        def fn(xb):
+            logw, mu, logvar = self._log_weights(xb, eps, elbo)
+            if elbo:
+                return logw.mean(dim=0) - gaussian_kl(mu, logvar)
+            return torch.logsumexp(logw, dim=0) - math.log(k)
+
+        return self.net_.apply_batched(fn, _as_float32(X), rows).astype(np.float64)
+
+    def sample(self, n_samples=1, random_state=None, *, return_mean=True):
+        """Generate new data: draw :math:`z \\sim \\mathcal N(0, I)` and decode.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws (the global random state is not touched). None uses the
+            estimator's ``random_state`` (as :meth:`GaussianMixture.sample
+            <sklearn.mixture.GaussianMixture.sample>` does), so an int there makes
+            repeated calls return the same samples.
+        return_mean : bool, default=True
+            Return the mean of :math:`p(x \\mid z)` (Bernoulli probabilities in
+            [0, 1], the Gaussian mean): the usual way VAE samples are shown. If False,
+            also draw :math:`x \\sim p(x \\mid z)` (0/1 values for Bernoulli, Gaussian
+            noise of the likelihood's variance added).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            The samples (float64).
+        """
+        check_is_fitted(self)
+        n_samples = int(n_samples)
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        gen = self._generator(rng.randint(2**31 - 1))
+        z = torch.randn(n_samples, self.n_components, generator=gen)
+        module = self.net_.module_
+        X = self._apply(module.decode, z.numpy()).astype(np.float64)
+        if not return_mean:
+            if self.likelihood_ == "bernoulli":
+                u = torch.rand(X.shape, generator=gen, dtype=torch.float64).numpy()
+                X = (u < X).astype(np.float64)
+            else:
+                with torch.no_grad():
+                    std = torch.exp(0.5 * module.x_logvar()).double().cpu().numpy()
+                X = X + std * torch.randn(X.shape, generator=gen, dtype=torch.float64).numpy()
+        return X
