@@ -34,7 +34,7 @@ from torch import nn
 from ._autoencoder import Autoencoder
 from ._base import CodeTransformerMixin, NetEstimatorMixin, _as_float32, resolve_device
 from .engine import ArrayDataset, seeded
-from .nn import AEOutput, ReconstructionLoss, make_activation
+from .nn import BlockAutoencoderModule, ReconstructionLoss, make_activation
 
 __all__ = ["StackedAutoencoder", "StackedAutoencoderClassifier"]
 
@@ -63,7 +63,7 @@ def default_layer_estimator(device="cpu"):
 
 
 # ---------------------------------------------------------------------- torch modules
-class StackedAutoencoderModule(nn.Module):
+class StackedAutoencoderModule(BlockAutoencoderModule):
     """The unrolled stack: every layer's encoder, then the decoders in reverse.
 
     ``decoder[j]`` is ``Sequential(Linear, activation)`` where the activation is the
@@ -71,38 +71,6 @@ class StackedAutoencoderModule(nn.Module):
     activation is kept apart as ``output_activation`` so that ``forward`` can return
     the logits (binary cross-entropy needs them).
     """
-
-    def __init__(self, encoder_blocks, decoder_blocks, output_activation):
-        super().__init__()
-        self.encoder = nn.ModuleList(encoder_blocks)
-        self.decoder = nn.ModuleList(decoder_blocks)
-        self.output_activation = output_activation
-
-    def encode(self, x):
-        for block in self.encoder:
-            x = block(x)
-        return x
-
-    def decode_logits(self, z):
-        for block in self.decoder:
-            z = block(z)
-        return z
-
-    def decode(self, z):
-        return self.output_activation(self.decode_logits(z))
-
-    def forward(self, x):
-        hidden = []
-        for block in self.encoder:
-            x = block(x)
-            hidden.append(x)
-        logits = self.decode_logits(x)
-        return AEOutput(
-            reconstruction=self.output_activation(logits),
-            logits=logits,
-            code=x,
-            hidden=tuple(hidden),
-        )
 
 
 class StackedClassifierModule(nn.Module):

@@ -17,6 +17,7 @@ from torch.nn import functional as F
 __all__ = [
     "ACTIVATIONS",
     "AEOutput",
+    "BlockAutoencoderModule",
     "MLPAutoencoderModule",
     "Penalty",
     "ReconstructionLoss",
@@ -110,7 +111,48 @@ def _dense_stack(sizes: Sequence[int], activation: str, last_activation: str | N
     return nn.ModuleList(blocks)
 
 
-class MLPAutoencoderModule(nn.Module):
+class BlockAutoencoderModule(nn.Module):
+    """Autoencoder made of given encoder and decoder blocks.
+
+    ``encoder`` and ``decoder`` are ModuleLists of blocks applied in order; the
+    output activation is kept apart so that ``forward`` can also return the logits.
+    ``forward`` records every encoder block's output in ``AEOutput.hidden``.
+    """
+
+    def __init__(self, encoder_blocks, decoder_blocks, output_activation: nn.Module):
+        super().__init__()
+        self.encoder = nn.ModuleList(encoder_blocks)
+        self.decoder = nn.ModuleList(decoder_blocks)
+        self.output_activation = output_activation
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.encoder:
+            x = block(x)
+        return x
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        for block in self.decoder:
+            z = block(z)
+        return z
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.output_activation(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> AEOutput:
+        hidden = []
+        for block in self.encoder:
+            x = block(x)
+            hidden.append(x)
+        logits = self.decode_logits(x)
+        return AEOutput(
+            reconstruction=self.output_activation(logits),
+            logits=logits,
+            code=x,
+            hidden=tuple(hidden),
+        )
+
+
+class MLPAutoencoderModule(BlockAutoencoderModule):
     """Fully connected autoencoder ``n_features -> hidden... -> n_components -> ...``.
 
     The decoder mirrors the encoder's hidden sizes. Every hidden layer uses
@@ -139,38 +181,11 @@ class MLPAutoencoderModule(nn.Module):
         code_activation: str = "identity",
         output_activation: str = "identity",
     ):
-        super().__init__()
         hidden = [int(h) for h in hidden_layer_sizes]
-        self.encoder = _dense_stack(
-            [n_features, *hidden, n_components], activation, code_activation
-        )
-        self.decoder = _dense_stack([n_components, *hidden[::-1], n_features], activation, None)
-        self.output_activation = make_activation(output_activation)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.encoder:
-            x = block(x)
-        return x
-
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        for block in self.decoder:
-            z = block(z)
-        return z
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.output_activation(self.decode_logits(z))
-
-    def forward(self, x: torch.Tensor) -> AEOutput:
-        hidden = []
-        for block in self.encoder:
-            x = block(x)
-            hidden.append(x)
-        logits = self.decode_logits(x)
-        return AEOutput(
-            reconstruction=self.output_activation(logits),
-            logits=logits,
-            code=x,
-            hidden=tuple(hidden),
+        super().__init__(
+            _dense_stack([n_features, *hidden, n_components], activation, code_activation),
+            _dense_stack([n_components, *hidden[::-1], n_features], activation, None),
+            make_activation(output_activation),
         )
 
 
