@@ -2,6 +2,7 @@
 
 from ._autoencoder import Autoencoder
 from ._contractive import ContractiveAutoencoder
+from ._conv import ConvAutoencoder, ConvVariationalAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder
 from ._stacked import StackedAutoencoder, StackedAutoencoderClassifier
@@ -13,6 +14,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Autoencoder",
     "ContractiveAutoencoder",
+    "ConvAutoencoder",
+    "ConvVariationalAutoencoder",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
     "StackedAutoencoder",

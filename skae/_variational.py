@@ -655,7 +655,7 @@ history_, n_features_in_, feature_names_in_
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             The samples (float64).
         """
         check_is_fitted(self)

@@ -24,6 +24,8 @@ __all__ = [
     "make_activation",
 ]
 
+#: Activation name -> ``torch.nn`` module class, the choices of every ``activation``,
+#: ``code_activation`` and ``output_activation`` parameter.
 ACTIVATIONS = {
     "identity": nn.Identity,
     "relu": nn.ReLU,
@@ -126,19 +128,23 @@ class BlockAutoencoderModule(nn.Module):
         self.output_activation = output_activation
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code of ``x``: the encoder blocks applied in order."""
         for block in self.encoder:
             x = block(x)
         return x
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder blocks applied to the code ``z``, before the output activation."""
         for block in self.decoder:
             z = block(z)
         return z
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The reconstruction decoded from the code ``z``."""
         return self.output_activation(self.decode_logits(z))
 
     def forward(self, x: torch.Tensor) -> AEOutput:
+        """Encode and decode ``x``; the :class:`AEOutput` also holds every encoder layer."""
         hidden = []
         for block in self.encoder:
             x = block(x)
@@ -153,7 +159,7 @@ class BlockAutoencoderModule(nn.Module):
 
 
 class MLPAutoencoderModule(BlockAutoencoderModule):
-    """Fully connected autoencoder ``n_features -> hidden... -> n_components -> ...``.
+    """Fully connected autoencoder ``n_features -> hidden -> n_components -> hidden -> n_features``.
 
     The decoder mirrors the encoder's hidden sizes. Every hidden layer uses
     ``activation``; the code layer uses ``code_activation`` and the output layer
@@ -210,14 +216,17 @@ class ReconstructionLoss(nn.Module):
         self.loss = loss
 
     def elementwise(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        """The loss of every entry, of the shape of ``target``."""
         if self.loss == "bce":
             return F.binary_cross_entropy_with_logits(output.logits, target, reduction="none")
         return (output.reconstruction - target).square()
 
     def per_sample(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        """The loss of every sample, averaged over its features."""
         return self.elementwise(output, target).flatten(1).mean(dim=1)
 
     def forward(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
+        """The mean loss over every entry of the batch."""
         if self.loss == "bce":
             return F.binary_cross_entropy_with_logits(output.logits, target)
         return F.mse_loss(output.reconstruction, target)

@@ -1,0 +1,751 @@
+"""Convolutional autoencoders for images passed as flat rows.
+
+scikit-learn needs 2-D ``X``, so the estimators take images flattened to rows of
+``C * H * W`` values (channel first, row-major: what ``images.reshape(n, -1)``
+gives for an array of shape ``(n, C, H, W)``) and an ``image_shape`` parameter; the
+module reshapes inside. The first part of this module is pure PyTorch (the
+convolution stacks and the modules); :class:`ConvAutoencoder` and
+:class:`ConvVariationalAutoencoder` are the scikit-learn estimators, which train
+through skae's one engine like every other variant.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+from torch.nn import functional as F
+
+from ._base import BaseAutoencoder
+from ._denoising import NOISES, DenoisingAutoencoder
+from ._variational import VAEModule, VariationalAutoencoder
+from .corruption import Compose
+from .nn import BlockAutoencoderModule, _dense_stack, make_activation
+
+__all__ = [
+    "BatchNorm2d",
+    "ConvAutoencoder",
+    "ConvAutoencoderModule",
+    "ConvVAEModule",
+    "ConvVariationalAutoencoder",
+    "conv_output_size",
+    "conv_stacks",
+]
+
+
+# --------------------------------------------------------------------------- torch
+class BatchNorm2d(nn.BatchNorm2d):
+    """:class:`torch.nn.BatchNorm2d` that accepts a single value per channel in training.
+
+    A training batch with one value per channel (one sample of a 1 x 1 feature map,
+    e.g. the last mini-batch of a dataset whose size is one more than a multiple of
+    ``batch_size``) has no batch statistics; torch raises on it. Such a batch is
+    normalised with the running statistics instead, as in evaluation mode.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight,
+                                self.bias, False, 0.0, self.eps)
+        return super().forward(x)
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int) -> int:
+    """Length of one spatial axis after a convolution with padding ``kernel_size // 2``.
+
+    ``floor((size + 2 * (kernel_size // 2) - kernel_size) / stride) + 1``: ``size``
+    for an odd kernel and stride 1 ("same" padding), ``ceil(size / stride)`` for an
+    odd kernel in general, and never less than 1, however small ``size`` is.
+    """
+    return (size + 2 * (kernel_size // 2) - kernel_size) // stride + 1
+
+
+def conv_stacks(image_shape, filters, kernel_sizes, strides, activation="relu",
+                batchnorm=False):
+    """Encoder convolutions and the transposed convolutions that mirror them exactly.
+
+    Layer ``i`` is ``Conv2d(kernel_sizes[i], stride=strides[i],
+    padding=kernel_sizes[i] // 2)`` followed by ``activation``. The decoder runs the
+    layers backwards with ``ConvTranspose2d`` of the same kernel, stride and padding.
+    A strided convolution maps several input sizes to one output size, so each
+    transposed convolution gets the ``output_padding`` (``0 <= op < stride``, per
+    axis) that restores the exact size the encoder saw: the reconstruction always
+    has the input's shape, with no cropping.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(C, H, W)`` of the input.
+    filters, kernel_sizes, strides : sequence of int
+        One entry per convolution layer, input side first.
+    activation : str
+        Key of :data:`skae.nn.ACTIVATIONS`, used after every layer except the
+        decoder's last one (whose output is the logits).
+    batchnorm : bool, default=False
+        Put a :class:`BatchNorm2d` between each (transposed) convolution and its
+        activation (the convolution then has no bias).
+
+    Returns
+    -------
+    encoder : list of nn.Sequential
+        ``Conv2d, [BatchNorm2d,] activation`` per layer.
+    decoder : list of nn.Sequential
+        ``ConvTranspose2d, [BatchNorm2d,] activation`` per layer; the last is the
+        transposed convolution alone.
+    feature_shape : tuple of int
+        ``(filters[-1], h, w)``, the shape of the encoder's output.
+    sizes : list of tuple of int
+        ``(h, w)`` before the first layer and after each layer.
+    """
+    channels, height, width = (int(s) for s in image_shape)
+    sizes = [(height, width)]
+    for k, s in zip(kernel_sizes, strides, strict=True):
+        h, w = sizes[-1]
+        sizes.append((conv_output_size(h, k, s), conv_output_size(w, k, s)))
+    chans = [channels, *(int(f) for f in filters)]
+    encoder, decoder = [], []
+    for i, (k, s) in enumerate(zip(kernel_sizes, strides, strict=True)):
+        encoder.append(nn.Sequential(
+            nn.Conv2d(chans[i], chans[i + 1], k, stride=s, padding=k // 2, bias=not batchnorm),
+            *([BatchNorm2d(chans[i + 1])] if batchnorm else []),
+            make_activation(activation),
+        ))
+        (h_in, w_in), (h_out, w_out) = sizes[i], sizes[i + 1]
+        # ConvTranspose2d gives (out - 1) * s - 2 * (k // 2) + k + output_padding.
+        pad = tuple(
+            n_in - ((n_out - 1) * s - 2 * (k // 2) + k)
+            for n_in, n_out in ((h_in, h_out), (w_in, w_out))
+        )
+        assert all(0 <= p < s for p in pad), (sizes, k, s, pad)
+        last = i == 0  # the decoder's last layer gives the logits
+        layers = [nn.ConvTranspose2d(chans[i + 1], chans[i], k, stride=s, padding=k // 2,
+                                     output_padding=pad, bias=last or not batchnorm)]
+        if not last:
+            layers += [BatchNorm2d(chans[i])] if batchnorm else []
+            layers.append(make_activation(activation))
+        decoder.append(nn.Sequential(*layers))
+    h, w = sizes[-1]
+    return encoder, decoder[::-1], (chans[-1], h, w), sizes
+
+
+def _activation_width(feature_shape, filters, sizes) -> int:
+    """Largest number of values per sample held by one layer of the conv stacks."""
+    widths = [int(f) * h * w for f, (h, w) in zip(filters, sizes[1:], strict=True)]
+    return max([*widths, math.prod(feature_shape)])
+
+
+class ConvAutoencoderModule(BlockAutoencoderModule):
+    """Convolutional autoencoder on flat rows of ``C * H * W`` values.
+
+    Encoder: the convolutions of :func:`conv_stacks`, then dense layers
+    ``flattened features -> hidden_layer_sizes... -> n_components`` (the code). The
+    decoder mirrors it: dense layers back to the flattened feature map, then
+    transposed convolutions back to ``(C, H, W)``. ``encode`` and ``forward`` take
+    rows of shape ``(n, C * H * W)`` and reshape them to images; ``decode`` returns
+    rows of the same shape.
+
+    ``encoder[0][0]`` is the first convolution, so ``encoder[0][0].weight`` (of shape
+    ``(filters[0], C, k, k)``) holds the first-layer filters, in the same place as
+    the first dense layer's weights of :class:`skae.nn.MLPAutoencoderModule`.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(C, H, W)``.
+    n_components : int
+        Code dimension.
+    filters, kernel_sizes, strides : sequence of int
+        One entry per convolution layer, input side first.
+    hidden_layer_sizes : sequence of int, default=()
+        Dense layers between the flattened feature map and the code.
+    activation, code_activation, output_activation : str
+        Keys of :data:`skae.nn.ACTIVATIONS`.
+    batchnorm : bool, default=False
+        Batch normalisation after every (transposed) convolution but the last.
+    """
+
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        n_components: int,
+        filters: Sequence[int],
+        kernel_sizes: Sequence[int],
+        strides: Sequence[int],
+        hidden_layer_sizes: Sequence[int] = (),
+        activation: str = "relu",
+        code_activation: str = "sigmoid",
+        output_activation: str = "identity",
+        batchnorm: bool = False,
+    ):
+        image_shape = tuple(int(s) for s in image_shape)
+        hidden = [int(h) for h in hidden_layer_sizes]
+        convs, deconvs, feature_shape, sizes = conv_stacks(
+            image_shape, filters, kernel_sizes, strides, activation, batchnorm)
+        n_flat = math.prod(feature_shape)
+        dense_in = _dense_stack([n_flat, *hidden, n_components], activation, code_activation)
+        dense_in[0].insert(0, nn.Flatten())
+        dense_out = _dense_stack([n_components, *hidden[::-1], n_flat], activation, activation)
+        dense_out[-1].append(nn.Unflatten(1, feature_shape))
+        deconvs[-1].append(nn.Flatten())
+        super().__init__([*convs, *dense_in], [*dense_out, *deconvs],
+                         make_activation(output_activation))
+        self.image_shape = image_shape
+        self.feature_shape = feature_shape
+        self.activation_width = _activation_width(feature_shape, filters, sizes)
+
+    def _images(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.image_shape)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return super().encode(self._images(x))
+
+    def forward(self, x: torch.Tensor):
+        return super().forward(self._images(x))
+
+
+class ConvVAEModule(VAEModule):
+    """:class:`skae._variational.VAEModule` with a convolutional encoder and decoder.
+
+    The posterior heads ``mu_head`` / ``logvar_head`` read the flattened feature
+    map of the convolutions (or the last of ``hidden_layer_sizes``); the decoder is
+    dense layers back to the feature map, then the transposed convolutions of
+    :func:`conv_stacks`. Everything else (likelihoods, reparameterisation,
+    ``log_px``) is :class:`VAEModule`'s. Inputs and outputs are flat rows.
+    """
+
+    def __init__(self, image_shape, n_components, filters, kernel_sizes, strides,
+                 hidden_layer_sizes=(), activation="relu", likelihood="bernoulli",
+                 gaussian_variance="learned", batchnorm=False):
+        image_shape = tuple(int(s) for s in image_shape)
+        # The parent sets up the likelihood (and its variance parameter); its dense
+        # encoder, heads and decoder are replaced below.
+        super().__init__(math.prod(image_shape), n_components, (), activation, likelihood,
+                         gaussian_variance)
+        hidden = [int(h) for h in hidden_layer_sizes]
+        convs, deconvs, feature_shape, sizes = conv_stacks(
+            image_shape, filters, kernel_sizes, strides, activation, batchnorm)
+        n_flat = math.prod(feature_shape)
+        dense_in = _dense_stack([n_flat, *hidden], activation, activation)
+        if len(dense_in):
+            dense_in[0].insert(0, nn.Flatten())
+        else:
+            dense_in.append(nn.Flatten())
+        self.encoder = nn.ModuleList([*convs, *dense_in])
+        width = hidden[-1] if hidden else n_flat
+        self.mu_head = nn.Linear(width, n_components)
+        self.logvar_head = nn.Linear(width, n_components)
+        dense_out = _dense_stack([n_components, *hidden[::-1], n_flat], activation, activation)
+        dense_out[-1].append(nn.Unflatten(1, feature_shape))
+        deconvs[-1].append(nn.Flatten())
+        self.decoder = nn.ModuleList([*dense_out, *deconvs])
+        self.image_shape = image_shape
+        self.feature_shape = feature_shape
+        self.activation_width = _activation_width(feature_shape, filters, sizes)
+
+    def posterior(self, x):
+        return super().posterior(x.reshape(x.shape[0], *self.image_shape))
+
+
+# ------------------------------------------------------------------------ estimators
+def _positive_ints(name, value, n=None):
+    """``value`` (an int, or a sequence of ``n`` ints when ``n`` is given) as a tuple."""
+    if n is not None and isinstance(value, Integral | np.integer) and not isinstance(value, bool):
+        value = (value,) * n
+    try:
+        values = tuple(value)
+    except TypeError:
+        values = None
+    ok = values is not None and all(
+        isinstance(v, Integral | np.integer) and not isinstance(v, bool) and v >= 1
+        for v in values
+    )
+    if not ok or not values or (n is not None and len(values) != n):
+        what = "a sequence of positive integers" if n is None else (
+            f"a positive integer or a sequence of {n} positive integers (one per layer of "
+            f"filters)")
+        raise ValueError(f"{name} must be {what}, got {value!r}.")
+    return tuple(int(v) for v in values)
+
+
+class _ConvMixin:
+    """Image-shape handling and conv-stack parameters shared by the conv estimators."""
+
+    _conv_constraints: dict = {
+        "image_shape": ["array-like", None],
+        "filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "strides": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "batchnorm": ["boolean"],
+    }
+
+    #: Values per activation tensor that one inference batch may hold (64 MB in
+    #: float32): the rows per batch follow from the widest layer of the network.
+    _inference_budget = 1 << 24
+
+    def _conv_spec(self):
+        """``(filters, kernel_sizes, strides)`` as tuples of equal length, validated."""
+        filters = _positive_ints("filters", self.filters)
+        n = len(filters)
+        return (filters, _positive_ints("kernel_size", self.kernel_size, n),
+                _positive_ints("strides", self.strides, n))
+
+    def _resolve_image_shape(self, n_features: int) -> tuple:
+        shape = self.image_shape
+        if shape is None:
+            side = math.isqrt(n_features)
+            if side * side == n_features:
+                return (1, side, side)
+            warnings.warn(
+                f"{type(self).__name__}: X has {n_features} features, which is not a perfect "
+                "square, so each row is treated as a one-row image of shape "
+                f"(1, 1, {n_features}) (a 1-D signal). Pass image_shape=(H, W) or (C, H, W) "
+                "for images, or image_shape=(1, -1) to silence this warning.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return (1, 1, n_features)
+        try:
+            dims = tuple(shape)
+        except TypeError:
+            dims = ()
+        valid = len(dims) in (2, 3) and all(
+            isinstance(d, Integral | np.integer) and not isinstance(d, bool)
+            and (d >= 1 or d == -1) for d in dims
+        ) and sum(d == -1 for d in dims) <= 1
+        if not valid:
+            raise ValueError(
+                f"image_shape must be None, (H, W) or (C, H, W) with positive integers (one "
+                f"of them may be -1, inferred from n_features), got {shape!r}."
+            )
+        dims = tuple(int(d) for d in dims)
+        if len(dims) == 2:
+            dims = (1, *dims)
+        known = math.prod(d for d in dims if d != -1)
+        if -1 in dims:
+            if n_features % known:
+                raise ValueError(
+                    f"image_shape={shape!r} needs a number of features divisible by {known}, "
+                    f"but X has {n_features} features."
+                )
+            dims = tuple(n_features // known if d == -1 else d for d in dims)
+        elif known != n_features:
+            raise ValueError(
+                f"image_shape={shape!r} describes images of C*H*W = "
+                f"{'*'.join(map(str, dims))} = {known} values, but X has {n_features} "
+                "features. Each row must be one image flattened channel first, row-major."
+            )
+        return dims
+
+    def _validate_X(self, X, reset: bool):
+        X = super()._validate_X(X, reset)
+        if reset:
+            self._conv_spec()  # fail before any work on a bad value
+            self.image_shape_ = self._resolve_image_shape(X.shape[1])
+        return X
+
+    @property
+    def _inference_batch_size(self):
+        module = getattr(getattr(self, "net_", None), "module_", None)
+        width = getattr(module, "activation_width", None)
+        if not width:
+            return 4096
+        return int(min(4096, max(1, self._inference_budget // width)))
+
+    def _conv_module_kwargs(self) -> dict:
+        filters, kernel_sizes, strides = self._conv_spec()
+        return dict(image_shape=self.image_shape_, n_components=self.n_components,
+                    filters=filters, kernel_sizes=kernel_sizes, strides=strides,
+                    hidden_layer_sizes=self._hidden_sizes(), activation=self.activation,
+                    batchnorm=self.batchnorm)
+
+
+class ConvAutoencoder(_ConvMixin, BaseAutoencoder):
+    """Convolutional autoencoder for images given as flat rows.
+
+    scikit-learn transformers take 2-D data, so ``X`` holds one image per row,
+    flattened to ``C * H * W`` values, and ``image_shape`` says how to fold it back;
+    the estimator then sits behind scalers and in Pipelines like any transformer.
+
+    The encoder is a stack of convolutions (``filters``, ``kernel_size``,
+    ``strides``; padding ``kernel_size // 2``) with ``activation``, then an optional
+    dense ``hidden_layer_sizes`` and a dense code layer of ``n_components`` units
+    with ``code_activation``. The decoder mirrors it: dense layers back to the
+    feature map, then transposed convolutions back to ``(C, H, W)``, and the output
+    activation. For every layer the transposed convolution gets the
+    ``output_padding`` that restores the exact size its convolution saw, so any
+    ``H`` and ``W`` work (odd, non-square, down to 1 x 1) and the reconstruction
+    always has the input's shape, without cropping.
+
+    With ``noise`` set, training batches are corrupted before the encoder and the
+    network learns to reconstruct the clean images (a convolutional denoising
+    autoencoder), with the corruptions and vocabulary of
+    :class:`DenoisingAutoencoder`.
+
+    Parameters
+    ----------
+    n_components : int, default=32
+        Size of the code (the number of output features of ``transform``).
+    image_shape : tuple of int or None, default=None
+        Shape of one image: ``(H, W)`` (one channel) or ``(C, H, W)``. The rows of
+        ``X`` are the images flattened channel first, row-major (``C * H * W``
+        values, what ``images.reshape(n_samples, -1)`` gives for an array of shape
+        ``(n_samples, C, H, W)``). One entry may be -1, inferred from the number
+        of features as in :func:`numpy.reshape`: ``(1, -1)`` treats each row as a
+        1-D signal. ``None`` means a square one-channel image when the number of
+        features is a perfect square (784 -> 28 x 28) and otherwise a 1-D signal,
+        with a warning. The resolved ``(C, H, W)`` is stored in ``image_shape_``.
+    filters : sequence of int, default=(16, 32, 64, 128)
+        Number of filters of each convolution layer, input side first. The
+        decoder mirrors them.
+    kernel_size : int or sequence of int, default=3
+        Size of the (square) kernels: one for all layers, or one per layer. The
+        padding is ``kernel_size // 2`` ("same" padding for odd sizes).
+    strides : int or sequence of int, default=(2, 2, 1, 1)
+        Stride of every layer, or one per layer. A stride-2 layer halves the
+        height and width (rounding up).
+    hidden_layer_sizes : int or sequence of int, default=()
+        Dense layers between the flattened feature map and the code (mirrored in
+        the decoder); ``()`` connects them directly.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", \
+"identity"}, default="relu"
+        Activation after every convolution and hidden dense layer.
+    batchnorm : bool, default=True
+        Batch normalisation between every (transposed) convolution and its
+        activation, the decoder's last layer excepted. It keeps the features of
+        different images apart early in training: without it the sigmoid code
+        units saturate within a few dozen steps and the network only learns the
+        mean image (see the user guide). ``transform`` and the other inference
+        methods use the running statistics, so they are deterministic and treat
+        each row on its own.
+    code_activation : str, default="sigmoid"
+        Activation of the code layer (same choices as ``activation``): codes in
+        (0, 1).
+    output_activation : {"auto", "identity", "sigmoid", "tanh"}, default="auto"
+        As in :class:`Autoencoder`: ``"auto"`` gives a sigmoid for data in [0, 1]
+        (pixels, :class:`~sklearn.preprocessing.MinMaxScaler` output).
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss (between the reconstruction and the clean input).
+    noise : {"masking", "gaussian", "salt_and_pepper"} or None, default=None
+        Corrupt training batches as :class:`DenoisingAutoencoder` does; ``None``
+        trains a plain autoencoder.
+    noise_level : float, default=0.2
+        Probability that a pixel is corrupted (``"masking"``,
+        ``"salt_and_pepper"``), or standard deviation of the Gaussian noise in the
+        units of the data. Ignored when ``noise=None``.
+    clip_noise : bool, default=True
+        Keep corrupted values inside the training data range, as in
+        :class:`DenoisingAutoencoder` (Gaussian noise on pixels in [0, 1] is
+        clipped to [0, 1]).
+    max_iter : int, default=100
+        Maximum number of epochs.
+    batch_size, lr, optimizer, weight_decay, early_stopping, validation_fraction, \
+n_iter_no_change, tol, device, random_state, verbose, callbacks
+        As in :class:`Autoencoder` (same defaults). ``random_state`` also seeds the
+        noise.
+
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        The image shape ``(C, H, W)`` used.
+    noise_range_ : tuple of float
+        ``(min, max)`` of the training data, the clipping range of the noise (only
+        when ``noise`` is set).
+    net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
+history_, n_features_in_, feature_names_in_
+        As in :class:`Autoencoder`. ``net_.module_`` is a
+        :class:`skae._conv.ConvAutoencoderModule`; its first convolution is
+        ``net_.module_.encoder[0][0]``, whose ``weight`` of shape
+        ``(filters[0], C, k, k)`` holds the first-layer filters.
+
+    See Also
+    --------
+    Autoencoder : The fully connected autoencoder.
+    DenoisingAutoencoder : The noise options, on a fully connected network.
+    ConvVariationalAutoencoder : A convolutional variational autoencoder.
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+
+    Notes
+    -----
+    Convolutions are much more expensive than dense layers of the same input size;
+    on a CPU keep the images small or the first strides at 2. The rows per
+    inference batch are chosen from the widest layer so that memory stays bounded.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import ConvAutoencoder
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)   # 8 x 8 images
+    >>> cae = ConvAutoencoder(n_components=16, filters=(8, 16), max_iter=2,
+    ...                       random_state=0).fit(X)
+    >>> cae.image_shape_
+    (1, 8, 8)
+    >>> cae.transform(X).shape
+    (1797, 16)
+    >>> cae.inverse_transform(cae.transform(X[:3])).shape
+    (3, 64)
+    >>> cae.net_.module_.encoder[0][0].weight.shape   # first-layer filters
+    torch.Size([8, 1, 3, 3])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        **_ConvMixin._conv_constraints,
+        "noise": [StrOptions(set(NOISES)), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "clip_noise": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=32,
+        *,
+        image_shape=None,
+        filters=(16, 32, 64, 128),
+        kernel_size=3,
+        strides=(2, 2, 1, 1),
+        hidden_layer_sizes=(),
+        activation="relu",
+        batchnorm=True,
+        code_activation="sigmoid",
+        output_activation="auto",
+        loss="mse",
+        noise=None,
+        noise_level=0.2,
+        clip_noise=True,
+        max_iter=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.image_shape = image_shape
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batchnorm = batchnorm
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.noise = noise
+        self.noise_level = noise_level
+        self.clip_noise = clip_noise
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ hooks
+    def _build_module(self, n_features):
+        return ConvAutoencoderModule(
+            **self._conv_module_kwargs(),
+            code_activation=self.code_activation,
+            output_activation=self.output_activation_,
+        )
+
+    # The corruption of DenoisingAutoencoder, same parameters and same classes.
+    _make_noise = DenoisingAutoencoder._make_noise
+
+    def _build_corruption(self, X):
+        other = super()._build_corruption(X)
+        if self.noise is None:
+            return other
+        low, high = float(X.min()), float(X.max())
+        own = self._make_noise(low, high)
+        self.noise_range_ = (low, high)
+        return own if other is None else Compose(other, own)
+
+    def corrupt(self, X, random_state=None):
+        """Return a corrupted copy of ``X``, drawn like the training corruption.
+
+        See :meth:`DenoisingAutoencoder.corrupt`. With ``noise=None`` the copy is
+        unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean data.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise (the global random state is left alone).
+
+        Returns
+        -------
+        X_noisy : ndarray of shape (n_samples, n_features)
+            The corrupted copy, of the same float dtype as ``X``.
+        """
+        return DenoisingAutoencoder.corrupt(self, X, random_state=random_state)
+
+
+class ConvVariationalAutoencoder(_ConvMixin, VariationalAutoencoder):
+    """Convolutional variational autoencoder for images given as flat rows.
+
+    :class:`VariationalAutoencoder` (same objective, likelihoods, KL warm-up,
+    ELBO / IWAE :meth:`score_samples` and :meth:`sample`) with the encoder and
+    decoder of :class:`ConvAutoencoder`: convolutions, then the two dense heads of
+    the posterior :math:`q(z \\mid x)` on the flattened feature map (or on the last
+    of ``hidden_layer_sizes``); dense layers back to the feature map and mirrored
+    transposed convolutions to ``(C, H, W)``.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Dimension of the latent space.
+    image_shape : tuple of int or None, default=None
+        As in :class:`ConvAutoencoder`.
+    filters : sequence of int, default=(16, 32, 64, 128)
+        As in :class:`ConvAutoencoder`.
+    kernel_size : int or sequence of int, default=3
+        As in :class:`ConvAutoencoder`.
+    strides : int or sequence of int, default=(2, 2, 1, 1)
+        As in :class:`ConvAutoencoder`.
+    hidden_layer_sizes : int or sequence of int, default=()
+        Dense layers between the flattened feature map and the posterior heads.
+    activation : str, default="relu"
+        Activation after every convolution and hidden dense layer.
+    batchnorm : bool, default=True
+        As in :class:`ConvAutoencoder`.
+    likelihood, gaussian_variance, beta, kl_warmup, n_importance_samples, \
+sample_latent
+        As in :class:`VariationalAutoencoder`.
+    max_iter : int, default=100
+        Maximum number of epochs.
+    batch_size, lr, optimizer, weight_decay, early_stopping, validation_fraction, \
+n_iter_no_change, tol, device, random_state, verbose, callbacks
+        As in :class:`Autoencoder`.
+
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        The image shape ``(C, H, W)`` used.
+    likelihood_, elbo_, elbo_curve_, net_, output_activation_, n_iter_, \
+loss_curve_, validation_loss_curve_, history_, n_features_in_, feature_names_in_
+        As in :class:`VariationalAutoencoder`. ``net_.module_`` is a
+        :class:`skae._conv.ConvVAEModule`; ``net_.module_.encoder[0][0].weight``
+        holds the first-layer filters.
+
+    See Also
+    --------
+    VariationalAutoencoder : The fully connected VAE.
+    ConvAutoencoder : The deterministic convolutional autoencoder.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import ConvVariationalAutoencoder
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> vae = ConvVariationalAutoencoder(n_components=8, filters=(8, 16), max_iter=2,
+    ...                                  random_state=0).fit(X)
+    >>> vae.likelihood_, vae.image_shape_
+    ('bernoulli', (1, 8, 8))
+    >>> vae.sample(3, random_state=0).shape
+    (3, 64)
+    """
+
+    _parameter_constraints: dict = {
+        **VariationalAutoencoder._parameter_constraints,
+        **_ConvMixin._conv_constraints,
+    }
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        image_shape=None,
+        filters=(16, 32, 64, 128),
+        kernel_size=3,
+        strides=(2, 2, 1, 1),
+        hidden_layer_sizes=(),
+        activation="relu",
+        batchnorm=True,
+        likelihood="auto",
+        gaussian_variance="learned",
+        beta=1.0,
+        kl_warmup=0,
+        n_importance_samples=1,
+        sample_latent=False,
+        max_iter=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.image_shape = image_shape
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.batchnorm = batchnorm
+        self.likelihood = likelihood
+        self.gaussian_variance = gaussian_variance
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.n_importance_samples = n_importance_samples
+        self.sample_latent = sample_latent
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def _build_module(self, n_features):
+        return ConvVAEModule(
+            **self._conv_module_kwargs(),
+            likelihood=self.likelihood_,
+            gaussian_variance=self.gaussian_variance,
+        )
+
+    @property
+    def _score_budget(self):
+        # VariationalAutoencoder sizes its score_samples chunks by the input width;
+        # a conv decoder's feature maps are wider, so scale the budget down to match.
+        base = VariationalAutoencoder._score_budget
+        module = getattr(getattr(self, "net_", None), "module_", None)
+        width = getattr(module, "activation_width", None)
+        if not width:
+            return base
+        return max(1, int(base * min(1.0, self.n_features_in_ / width)))

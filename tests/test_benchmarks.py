@@ -1,0 +1,197 @@
+"""Smoke tests of the benchmark scripts (tiny ``--quick`` configurations).
+
+The entry point ``benchmarks/vs_pca.py`` runs as a subprocess, exactly as the README
+command does; the other scripts are imported and their ``main(argv)`` called.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import MinMaxScaler
+
+import skae
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def _load(name):
+    """Import ``benchmarks/<name>.py`` as a module (benchmarks/ is not a package)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _has_plotting():
+    try:
+        import matplotlib  # noqa: F401
+
+        from skae import plotting  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_mlp_regressor_autoencoder_is_a_transformer(digits01):
+    common = _load("_common")
+    X_train, X_test, _, _ = digits01
+    est = common.MLPRegressorAutoencoder(8, hidden_layer_sizes=(32,), max_iter=5,
+                                         random_state=0)
+    clone(est).fit(X_train[:200])  # clonable, params round-trip
+    est.fit(X_train)
+    Z = est.transform(X_test)
+    assert Z.shape == (len(X_test), 8)
+    assert (Z >= 0).all()  # scikit-learn puts the ReLU on the code layer too
+    # The manual forward through coefs_ is the fitted MLPRegressor's own forward.
+    np.testing.assert_allclose(est.inverse_transform(Z), est.mlp_.predict(X_test),
+                               rtol=1e-5, atol=1e-6)
+    assert est.n_iter_ == 5 and len(est.loss_curve_) == 5
+    with pytest.raises(ValueError, match="features"):
+        est.transform(X_test[:, :10])
+
+
+def test_vs_pca_quick_cli(tmp_path):
+    """``python benchmarks/vs_pca.py --quick`` prints the table and writes the JSON."""
+    out = tmp_path / "res"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT), os.environ.get("PYTHONPATH", "")]), OMP_NUM_THREADS="2")
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "vs_pca.py"), "--quick", "--no-progress",
+         "--threads", "2", "--n-components", "8", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stdout = proc.stdout
+    assert "| Method | Model | Test MSE | MSE / PCA | LR acc. | SVC acc." in stdout
+
+    payload = json.loads((out / "results.json").read_text())
+    rows = {r["method"]: r for r in payload["results"]}
+    expected = {"PCA", "KernelPCA", "BernoulliRBM", "MLPRegressor", "Autoencoder",
+                "SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder",
+                "StackedAutoencoder", "VariationalAutoencoder"}
+    expected |= {n for n in ("ConvAutoencoder", "ConvVariationalAutoencoder")
+                 if hasattr(skae, n)}  # digits are 8x8 images
+    assert set(rows) == expected, payload["skipped"]
+    for name, row in rows.items():
+        assert f"| {name} |" in stdout
+        assert 0.0 <= row["acc_lr"] <= 1.0 and 0.0 <= row["acc_svc"] <= 1.0
+        assert row["fit_time_s"] > 0 and row["transform_time_s"] > 0
+        if name == "BernoulliRBM":
+            assert row["mse"] is None and row["mse_ratio"] is None  # no inverse
+        else:
+            assert 0.0 < row["mse"] < 1.0
+    assert rows["PCA"]["mse_ratio"] == 1.0
+    for name in ("Autoencoder", "VariationalAutoencoder", "MLPRegressor"):
+        assert rows[name]["epochs"] == 2  # --quick: 2 epochs
+
+    # The reported PCA error is the one recomputed here on the same split.
+    cfg = payload["config"]
+    assert (cfg["n_train"], cfg["n_test"], cfg["n_features"]) == (300, 150, 64)
+    common = _load("_common")
+    data = common.load_dataset("digits", n_train=300, n_test=150, seed=0)
+    scaler = MinMaxScaler(clip=True).fit(data.X_train)
+    Xs_test = scaler.transform(data.X_test)
+    pca = PCA(n_components=8, random_state=0).fit(scaler.transform(data.X_train))
+    mse = np.mean((pca.inverse_transform(pca.transform(Xs_test)) - Xs_test) ** 2)
+    assert rows["PCA"]["mse"] == pytest.approx(mse, rel=1e-4)
+
+    refs = {r["method"] for r in payload["references"]}
+    assert {"LogisticRegression on raw pixels", "SVC (rbf) on raw pixels"} <= refs
+    assert any(r.startswith("StackedAutoencoderClassifier") for r in refs)
+    assert payload["versions"]["torch"] and payload["machine"]["cpu_count"]
+    assert (out / "results.md").read_text().strip() in stdout
+    if _has_plotting():
+        assert "reconstructions.png" in payload["figures"]
+        for fig in payload["figures"]:
+            assert (out / fig).stat().st_size > 0
+
+
+def test_vs_pca_arguments():
+    vs_pca = _load("vs_pca")
+    args = vs_pca.parse_args(["--mnist", "/data/mnist"])
+    assert args.dataset == "mnist" and args.data_home == Path("/data/mnist")
+    assert vs_pca.parse_args(["--mnist"]).dataset == "mnist"
+    args = vs_pca.parse_args(["--estimators", "pca, vae,AE,raw", "--hidden", "128,64"])
+    assert args.names == ["PCA", "VariationalAutoencoder", "Autoencoder", "raw"]
+    assert args.hidden == (128, 64)
+    assert args.out.name == "digits"
+    with pytest.raises(SystemExit, match="unknown name 'nope'"):
+        vs_pca.parse_args(["--estimators", "pca,nope"])
+
+
+def test_rbm_digits_nudge_and_quick_run():
+    rbm = _load("rbm_digits")
+    X = np.arange(2 * 64, dtype=float).reshape(2, 64) + 1
+    Xn, yn = rbm.nudge_dataset(X, np.array([3, 7]))
+    assert Xn.shape == (10, 64) and list(yn) == [3, 7] * 5
+    img = X[0].reshape(8, 8)
+    shifted = [Xn[2 * i].reshape(8, 8) for i in range(1, 5)]
+    # each copy is the image moved by one pixel (zero fill), one per direction
+    moves = []
+    for s in shifted:
+        for axis in (0, 1):
+            for step in (1, -1):
+                ref = np.roll(img, step, axis=axis)
+                edge = (0 if step == 1 else -1)
+                if axis == 0:
+                    ref[edge, :] = 0
+                else:
+                    ref[:, edge] = 0
+                if np.array_equal(s, ref):
+                    moves.append((axis, step))
+    assert sorted(moves) == [(0, -1), (0, 1), (1, -1), (1, 1)]
+
+    rows = rbm.main(["--quick", "--no-progress", "--estimators", "raw,rbm,ae,cae"])
+    assert [r["method"] for r in rows] == [
+        "LogisticRegression on raw pixels", "BernoulliRBM + LogisticRegression",
+        "Autoencoder + LogisticRegression", "ContractiveAutoencoder + LogisticRegression"]
+    for r in rows:
+        assert 0.3 < r["accuracy"] <= 1.0  # 10 classes: far above chance even when quick
+        assert 0.0 <= r["f1"] <= 1.0 and r["fit_time_s"] > 0
+
+
+def test_throughput_quick(tmp_path):
+    tp = _load("throughput")
+    path = tmp_path / "tp.json"
+    rows = tp.main(["--quick", "--no-progress", "--estimators", "ae,mlp",
+                    "--batch-sizes", "128", "512", "--device", "cpu", "--json", str(path)])
+    assert [(r["estimator"], r["device"]) for r in rows] == [("Autoencoder", "cpu"),
+                                                             ("MLPRegressor", "cpu")]
+    for r in rows:
+        for key in ("fit_128", "fit_512", "transform"):
+            assert np.isfinite(r[key]) and r[key] > 0
+        # 1,024 samples x 1 epoch: throughput = samples / median fit time
+        assert r["fit_128"] == pytest.approx(1024 / r["fit_time_s_128"])
+    assert json.loads(path.read_text())["config"]["batch_sizes"] == [128, 512]
+
+
+@pytest.mark.skipif(not (SHARED / "faces" / "att_faces").is_dir(),
+                    reason="AT&T faces not found in ../shared/data")
+def test_conv_faces_quick(tmp_path):
+    cf = _load("conv_faces")
+    res = cf.main(["--quick", "--no-progress", "--no-mnist", "--out", str(tmp_path)])
+    rows = {r["method"]: r for r in res["faces"]}
+    expected = {"noisy input (no model)", "PCA", "Autoencoder", "DenoisingAutoencoder"}
+    if hasattr(skae, "ConvAutoencoder"):
+        expected |= {"ConvAutoencoder", "ConvAutoencoder (denoising)"}
+    assert set(rows) == expected
+    noisy = rows["noisy input (no model)"]["mse_noisy"]
+    assert 0.01 < noisy < 0.04  # sigma=0.2 clipped to [0, 1]: below 0.2**2
+    # PCA fitted on 300 faces projects most of the noise away
+    assert rows["PCA"]["mse_noisy"] < noisy
+    assert rows["PCA"]["mse_ratio"] == 1.0
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert payload["config"]["size"] == 16 and payload["mnist"] == []
