@@ -70,8 +70,23 @@ default="adam"
         when its loss is below ``best * (1 - tol)``.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, or ``"auto"`` (CUDA
-        when available). Batches are moved to the device one at a time; results are
-        always numpy arrays on the CPU.
+        when available). The data stay in host memory and batches are moved to the
+        device one at a time (from pinned memory, asynchronously, on a GPU);
+        results are always numpy arrays on the CPU. Inside a
+        :mod:`torch.distributed` process group, ``"cuda"`` is this process's GPU
+        (``LOCAL_RANK``) and training is data-parallel (see ``docs/scale.rst``).
+    mixed_precision : bool or {"bfloat16", "float16"}, default=False
+        Train with automatic mixed precision (:func:`torch.autocast`): the forward
+        pass and the loss run in a 16-bit float type where that is safe, while the
+        weights and the optimizer state stay float32. ``True`` picks
+        ``"bfloat16"`` (CPUs, Ampere and newer GPUs) or ``"float16"`` (older GPUs);
+        ``"float16"`` needs a CUDA device and uses a gradient scaler. Inference
+        (``transform``, ``score_samples``...) always runs in float32.
+    compile : bool, default=False
+        Compile the training forward pass with :func:`torch.compile`. The first
+        epoch pays for the compilation (seconds to a minute), so it pays off on
+        long fits, mostly on GPUs. ``net_.module_`` stays the plain module (it
+        pickles as usual); inference runs eagerly.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, the validation split and any noise,
         without touching the global torch or numpy random state. Pass an int for
@@ -88,7 +103,10 @@ default="adam"
     output_activation_ : str
         The output activation actually used.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (one per ``partial_fit`` call).
+    n_samples_seen_ : int
+        Number of training samples: ``len(X)`` after ``fit``, the running total
+        over the calls to ``partial_fit``.
     loss_curve_ : list of float
         Training loss per epoch.
     validation_loss_curve_ : list of float
@@ -147,6 +165,8 @@ default="adam"
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -167,6 +187,8 @@ default="adam"
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

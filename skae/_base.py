@@ -14,6 +14,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -27,7 +28,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
-from .engine import ArrayDataset, AutoencoderNet, seeded
+from . import _distributed
+from .engine import ArrayDataset, AutoencoderNet, LazyArray, LazyDataset, seeded
 from .exceptions import TrainingDivergedError
 from .nn import ACTIVATIONS, MLPAutoencoderModule, ReconstructionLoss
 
@@ -61,12 +63,92 @@ def resolve_device(device: str) -> str:
         raise ValueError(
             f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible."
         )
-    return str(dev)
+    # inside a torch.distributed group, a plain "cuda" is this process's GPU
+    return _distributed.local_device(str(dev))
+
+
+def resolve_precision(mixed_precision, device: str):
+    """The autocast dtype name (or None) for ``mixed_precision`` on ``device``.
+
+    ``True`` picks bfloat16 where the device supports it (CPUs, Ampere and newer
+    GPUs) and float16 on older GPUs; float16 is for CUDA devices only.
+    """
+    if mixed_precision is None or (
+        isinstance(mixed_precision, bool | np.bool_) and not mixed_precision
+    ):
+        return None
+    cuda = torch.device(device).type == "cuda"
+    bf16_ok = not cuda or torch.cuda.is_bf16_supported()
+    if isinstance(mixed_precision, bool | np.bool_):
+        return "bfloat16" if bf16_ok else "float16"
+    if mixed_precision == "float16" and not cuda:
+        raise ValueError(
+            "mixed_precision='float16' needs a CUDA device (device="
+            f"{device!r}); on the CPU use mixed_precision='bfloat16' (or True)."
+        )
+    if mixed_precision == "bfloat16" and not bf16_ok:
+        raise ValueError(
+            f"mixed_precision='bfloat16' is not supported by {device!r}; use 'float16' "
+            "(or True, which picks the supported one)."
+        )
+    return mixed_precision
 
 
 def _as_float32(X: np.ndarray) -> np.ndarray:
     # torch.from_numpy needs a writable, C-ordered buffer; copy only when needed.
     return np.require(X, dtype=np.float32, requirements=["C", "W"])
+
+
+def is_lazy(X) -> bool:
+    """Whether ``X`` is read batch by batch instead of being validated into memory.
+
+    True for :class:`numpy.memmap` and for 2-D array-likes that are not ndarrays,
+    sparse matrices, tensors or data frames but have a numeric ``dtype``, a
+    ``shape`` and indexing (``h5py.Dataset``, ``zarr.Array``, dask arrays...).
+    """
+    if isinstance(X, LazyArray | np.memmap):
+        return True
+    if isinstance(X, np.ndarray | torch.Tensor) or sp.issparse(X):
+        return False
+    if not all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__")):
+        return False
+    if hasattr(X, "iloc") or hasattr(X, "__dataframe__"):
+        return False
+    try:
+        kind = np.dtype(X.dtype).kind
+    except TypeError:
+        return False
+    return kind in "biuf"
+
+
+def model_input(X):
+    """The float32 array the model trains on: a C-ordered ndarray, or ``X`` if lazy."""
+    return X if isinstance(X, LazyArray) else _as_float32(X)
+
+
+def make_dataset(X32, y=None, rows=None) -> ArrayDataset:
+    """Dataset of ``X32`` (rows ``rows`` only, if given) for the engine.
+
+    In-memory data become one tensor (a copy of the selected rows); a
+    :class:`~skae.engine.LazyArray` stays on disk, restricted to ``rows``.
+    """
+    yt = None if y is None else torch.as_tensor(y)
+    if rows is not None:
+        # sorted, so that a lazy source is read front to back; in-memory data take
+        # the same order, so both give the same fit
+        rows = np.sort(np.asarray(rows))
+        yt = None if yt is None else yt[torch.from_numpy(rows)]
+    if isinstance(X32, LazyArray):
+        return LazyDataset(X32 if rows is None else X32.subset(rows), yt)
+    Xt = torch.from_numpy(X32)
+    return ArrayDataset(Xt if rows is None else Xt[torch.from_numpy(rows)], yt)
+
+
+def take_rows(X32, rows):
+    """Rows ``rows`` of an in-memory or lazy float32 array (lazy stays lazy)."""
+    if isinstance(X32, LazyArray):
+        return X32.subset(rows)
+    return np.ascontiguousarray(X32[rows])
 
 
 class NetEstimatorMixin:
@@ -93,6 +175,8 @@ class NetEstimatorMixin:
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str],
+        "mixed_precision": ["boolean", StrOptions({"bfloat16", "float16"})],
+        "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -152,6 +236,8 @@ class NetEstimatorMixin:
             callbacks=callbacks,
             verbose=self.verbose,
             device=device,
+            mixed_precision=resolve_precision(self.mixed_precision, device),
+            compile=bool(self.compile),
             **kwargs,
         )
 
@@ -163,12 +249,62 @@ class NetEstimatorMixin:
                 f"of the data, which leaves no training or no validation samples with "
                 f"n_samples={n_samples}. Use more samples or early_stopping=False."
             )
-        perm = torch.from_numpy(rng.permutation(n_samples))
+        perm = rng.permutation(n_samples)
         return perm[n_valid:], perm[:n_valid]
 
+    @staticmethod
+    def _shared_random_state(random_state, rng):
+        """``rng``, made the same on every process of a data-parallel fit.
 
-    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
-        return self.net_.apply_batched(fn, _as_float32(X), self._inference_batch_size)
+        An int ``random_state`` already agrees everywhere; ``None`` or a RandomState
+        instance may not, and the validation split and the seeds must.
+        """
+        if _distributed.world() is None or isinstance(random_state, Integral):
+            return rng
+        return _distributed.shared_seed(rng)
+
+    # ------------------------------------------------------------ validation
+    def _validate_X(self, X, reset: bool):
+        """Validate ``X`` into a float ndarray, or into a LazyArray if it is lazy.
+
+        Lazy inputs (memory maps, HDF5/zarr arrays, see :func:`is_lazy`) are not
+        copied: their shape and dtype are checked, and their values are scanned
+        chunk by chunk for NaN/infinity (recording the range for ``min()`` /
+        ``max()``). Everything else goes through scikit-learn's ``validate_data``.
+        """
+        if not is_lazy(X):
+            return validate_data(self, X, reset=reset, dtype=list(_FLOAT_DTYPES))
+        return self._validate_lazy(X, reset)
+
+    def _validate_lazy(self, X, reset: bool) -> LazyArray:
+        name = type(self).__name__
+        shape = tuple(X.shape)
+        if len(shape) != 2:
+            raise ValueError(
+                f"Expected a 2D array, got an array of shape {shape} instead. {name} reads "
+                "memory-mapped and other array-like inputs of shape (n_samples, n_features)."
+            )
+        kind = np.dtype(X.dtype).kind
+        if kind not in "biuf":
+            raise ValueError(f"{name} needs numeric data; X has dtype {X.dtype}.")
+        if shape[0] < 1:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is "
+                f"required by {name}."
+            )
+        if shape[1] < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 is "
+                f"required by {name}."
+            )
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        if isinstance(X, LazyArray):
+            return X if X._range is not None else X.scan()
+        return LazyArray(X).scan()
+
+    def _apply(self, fn, X, dtype=np.float32) -> np.ndarray:
+        """``fn`` applied to ``X`` batch by batch (results as a ``dtype`` ndarray)."""
+        return self.net_.apply_batched(fn, X, self._inference_batch_size, dtype)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -195,8 +331,8 @@ class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             The codes, of the same float dtype as ``X`` (float64 for integer input).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=list(_FLOAT_DTYPES))
-        return self._apply(self.net_.module_.encode, X).astype(X.dtype, copy=False)
+        X = self._validate_X(X, reset=False)
+        return self._apply(self.net_.module_.encode, X, X.dtype)
 
     def inverse_transform(self, X):
         """Decode codes back to the input space.
@@ -218,7 +354,7 @@ class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
                 f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
                 f"expects codes with n_components={self.n_components} features."
             )
-        return self._apply(self.net_.module_.decode, Z).astype(Z.dtype, copy=False)
+        return self._apply(self.net_.module_.decode, Z, Z.dtype)
 
     @property
     def _n_features_out(self):
@@ -291,9 +427,6 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
                 f"[{X.min():.4g}, {X.max():.4g}]. Scale it (e.g. MinMaxScaler) or use loss='mse'."
             )
 
-    def _validate_X(self, X, reset: bool) -> np.ndarray:
-        return validate_data(self, X, reset=reset, dtype=list(_FLOAT_DTYPES))
-
     # ------------------------------------------------------------------- fit
     def _fit(self, X, *, incremental: bool):
         first_call = not incremental or not self.__sklearn_is_fitted__()
@@ -308,7 +441,8 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     def _fit_unchecked(self, X, *, incremental: bool, first_call: bool):
         X = self._validate_X(X, reset=first_call)
         self._check_loss_range(X)
-        X32 = _as_float32(X)
+        X32 = model_input(X)
+        seen = 0 if first_call else self.n_samples_seen_
         if not first_call:
             seed = self._rng.randint(np.iinfo(np.int32).max)
             net = self.net_
@@ -318,23 +452,24 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
                 net.set_params(lr=self.lr)
             net.penalties = tuple(self._build_penalties())
             with seeded(seed, net.device):
-                net.partial_fit(ArrayDataset(torch.from_numpy(X32)), epochs=1)
+                net.partial_fit(make_dataset(X32), epochs=1)
+            self.n_samples_seen_ = seen + len(X32)
             return self._set_fitted(net, X32)
 
         self._hidden_sizes()  # fail before any work on a bad value
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
+        rng = self._shared_random_state(self.random_state, rng)
         seed = rng.randint(np.iinfo(np.int32).max)
         self.output_activation_ = self._resolve_output_activation(X)
         early = self.early_stopping and not incremental
         with seeded(seed, device):
-            Xt = torch.from_numpy(X32)
             if early:
                 train_idx, valid_idx = self._split(len(X32), rng)
-                dataset = ArrayDataset(Xt[train_idx])
-                train_split = predefined_split(ArrayDataset(Xt[valid_idx]))
+                dataset = make_dataset(X32, rows=train_idx)
+                train_split = predefined_split(make_dataset(X32, rows=valid_idx))
             else:
-                dataset, train_split = ArrayDataset(Xt), None
+                dataset, train_split = make_dataset(X32), None
             net = self._make_net(
                 self._build_module(X32.shape[1]),
                 criterion=self._build_criterion(),
@@ -349,6 +484,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             net.partial_fit(dataset, epochs=1 if incremental else None)
         net.train_split = None  # the validation data must not travel with the model
         self._rng = rng
+        self.n_samples_seen_ = len(X32)
         return self._set_fitted(net, X32)
 
     def _set_fitted(self, net, X32):
@@ -375,7 +511,10 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data.
+            Training data. A :class:`numpy.memmap` (or another lazily indexed 2-D
+            array: ``h5py.Dataset``, ``zarr.Array``...) is never copied whole: it is
+            scanned once in chunks (finite values, range) and every mini-batch is
+            read and converted to float32 on the fly.
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -392,7 +531,10 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
 
         The first call initialises the network (``output_activation='auto'`` is
         resolved from that first chunk); later calls continue training it, so a
-        dataset can be streamed chunk by chunk. ``early_stopping`` is ignored.
+        dataset can be streamed chunk by chunk, as with
+        :class:`~sklearn.decomposition.IncrementalPCA` (``n_samples_seen_`` counts
+        the samples); a chunk can be a slice of a memory-mapped file, read batch by
+        batch. ``early_stopping`` is ignored.
         Between calls, changes to ``lr`` and to penalty weights made with
         ``set_params`` take effect (the optimizer keeps its state); the architecture,
         optimizer type, batch size and input corruption stay those of the first call.
@@ -433,13 +575,13 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         self._check_loss_range(X)
         net = self.net_
-        X32 = _as_float32(X)
         err = net.apply_batched(
             lambda xb: net.criterion_.per_sample(net.module_(xb), xb),
-            X32,
+            X,
             self._inference_batch_size,
+            np.float64,
         )
-        return -err.astype(np.float64)
+        return -err
 
     def score(self, X, y=None):
         """Negative mean reconstruction error on ``X`` (higher is better).

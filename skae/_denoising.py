@@ -77,7 +77,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
         ends as values. When False, Gaussian noise is unbounded and salt-and-pepper
         noise uses 0 and 1. Ignored by ``"masking"``.
     max_iter, batch_size, lr, optimizer, weight_decay, early_stopping, \
-validation_fraction, n_iter_no_change, tol, device, random_state, verbose, callbacks
+validation_fraction, n_iter_no_change, tol, device, mixed_precision, compile, \
+random_state, verbose, callbacks
         As in :class:`Autoencoder` (same defaults). ``random_state`` also seeds the
         corruption. With ``early_stopping=True`` the validation loss is measured on
         clean inputs.
@@ -89,7 +90,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose, callb
         when training incrementally): the clipping range and the salt-and-pepper
         values when ``clip_noise=True``.
     net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
-history_, n_features_in_, feature_names_in_
+history_, n_features_in_, feature_names_in_, n_samples_seen_
         As in :class:`Autoencoder`. ``net_.corruption`` is the corruption applied to
         training batches. ``loss_curve_`` is the loss on corrupted inputs, so it is
         higher than the clean reconstruction error ``-score(X)``.
@@ -163,6 +164,8 @@ history_, n_features_in_, feature_names_in_
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -186,6 +189,8 @@ history_, n_features_in_, feature_names_in_
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -244,7 +249,9 @@ history_, n_features_in_, feature_names_in_
         X = self._validate_X(X, reset=False)
         corruption = self.net_.corruption
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        Xt = torch.tensor(X)  # a copy: the caller's array is never modified
+        # a copy: the caller's array is never modified (a lazy X is read in full:
+        # the result has its size anyway)
+        Xt = torch.tensor(np.asarray(X))
         with seeded(seed), torch.no_grad():
             out = corruption(Xt) if corruption is not None else Xt
         return out.numpy().astype(X.dtype, copy=False)

@@ -64,7 +64,8 @@ class SparseAutoencoder(BaseAutoencoder):
         units learn slowly (on digits, 1e-3 leaves the penalised model at 6x the
         reconstruction error after 200 epochs).
     max_iter, batch_size, optimizer, weight_decay, early_stopping, \
-validation_fraction, n_iter_no_change, tol, device, random_state, verbose, callbacks
+validation_fraction, n_iter_no_change, tol, device, mixed_precision, compile, \
+random_state, verbose, callbacks
         As in :class:`Autoencoder`; ``weight_decay`` is the L2 weight decay.
 
     Attributes
@@ -73,7 +74,7 @@ validation_fraction, n_iter_no_change, tol, device, random_state, verbose, callb
         Mean activation of each code unit on the training data (of the last
         ``partial_fit`` call when training incrementally).
     net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
-history_, n_features_in_, feature_names_in_
+history_, n_features_in_, feature_names_in_, n_samples_seen_
         As in :class:`Autoencoder`. ``history_`` records ``train_reconstruction`` and
         ``train_sparsity`` separately.
 
@@ -126,6 +127,8 @@ history_, n_features_in_, feature_names_in_
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -150,6 +153,8 @@ history_, n_features_in_, feature_names_in_
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

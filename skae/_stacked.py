@@ -15,7 +15,6 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from scipy.special import log_softmax
 from sklearn.base import (
     BaseEstimator,
@@ -27,13 +26,27 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_y,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 from skorch.helper import predefined_split
 from torch import nn
 
 from ._autoencoder import Autoencoder
-from ._base import CodeTransformerMixin, NetEstimatorMixin, _as_float32, resolve_device
-from .engine import ArrayDataset, seeded
+from ._base import (
+    CodeTransformerMixin,
+    NetEstimatorMixin,
+    _as_float32,
+    is_lazy,
+    make_dataset,
+    model_input,
+    resolve_device,
+    take_rows,
+)
+from .engine import seeded
 from .nn import BlockAutoencoderModule, ReconstructionLoss, make_activation
 
 __all__ = ["StackedAutoencoder", "StackedAutoencoderClassifier"]
@@ -42,7 +55,7 @@ _FLOAT_DTYPES = [np.float64, np.float32]
 _MAX_SEED = np.iinfo(np.int32).max
 
 
-def default_layer_estimator(device="cpu"):
+def default_layer_estimator(device="cpu", mixed_precision=False, compile=False):
     """The layer trained at each level when ``layer_estimator=None``.
 
     A shallow autoencoder with a sigmoid code. The code must be nonlinear: shallow
@@ -59,6 +72,8 @@ def default_layer_estimator(device="cpu"):
         lr=1e-2,
         max_iter=50,
         device=device,
+        mixed_precision=mixed_precision,
+        compile=compile,
     )
 
 
@@ -143,7 +158,7 @@ class _StackedMixin(NetEstimatorMixin):
         """Fit one clone of the layer estimator per layer, each on the codes below."""
         base = self.layer_estimator
         if base is None:
-            base = default_layer_estimator(device)
+            base = default_layer_estimator(device, self.mixed_precision, self.compile)
         estimators, histories, Z = [], [], X32
         for size in self._layer_sizes():
             est = clone(base)
@@ -169,15 +184,12 @@ class _StackedMixin(NetEstimatorMixin):
         """Train ``module`` with the engine; ``y=None`` trains for reconstruction."""
         seed = rng.randint(_MAX_SEED)
         with seeded(seed, device):
-            Xt = torch.from_numpy(X32)
-            yt = None if y is None else torch.from_numpy(y)
             if self.early_stopping:
                 train_idx, valid_idx = self._split(len(X32), rng)
-                dataset = ArrayDataset(Xt[train_idx], None if yt is None else yt[train_idx])
-                valid = ArrayDataset(Xt[valid_idx], None if yt is None else yt[valid_idx])
-                train_split = predefined_split(valid)
+                dataset = make_dataset(X32, y, rows=train_idx)
+                train_split = predefined_split(make_dataset(X32, y, rows=valid_idx))
             else:
-                dataset, train_split = ArrayDataset(Xt, yt), None
+                dataset, train_split = make_dataset(X32, y), None
             net = self._make_net(
                 module,
                 criterion=criterion,
@@ -242,6 +254,12 @@ default="adam"
         Torch device of the {phase} and of inference (``"cpu"``, ``"cuda"``,
         ``"cuda:N"`` or ``"auto"``). It is also the device of the default layer
         estimator; a given ``layer_estimator`` keeps its own ``device``.
+    mixed_precision : bool or {{"bfloat16", "float16"}}, default=False
+        Automatic mixed precision of the {phase}, as in :class:`Autoencoder`; also
+        used by the default layer estimator (a given one keeps its own).
+    compile : bool, default=False
+        :func:`torch.compile` the {phase}'s forward pass, as in
+        :class:`Autoencoder`; also used by the default layer estimator.
     random_state : int, RandomState instance or None, default=None
         Seeds every layer (each gets its own seed drawn from it, which overrides the
         layer estimator's ``random_state``), the {phase}, the validation split and
@@ -364,6 +382,8 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -382,6 +402,8 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -408,11 +430,11 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         return self._fit_guarded(self._fit, X)
 
     def _fit(self, X):
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES)
+        X = self._validate_X(X, reset=True)
         self._layer_sizes()  # fail before any work on a bad value
         device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        X32 = _as_float32(X)
+        rng = self._shared_random_state(self.random_state, check_random_state(self.random_state))
+        X32 = model_input(X)
         self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
         loss = getattr(self.estimators_[0], "loss", "mse")
         net = self._train(
@@ -529,6 +551,8 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -547,6 +571,8 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -588,7 +614,12 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         return self._fit_guarded(self._fit, X, y)
 
     def _fit(self, X, y):
-        X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES)
+        if is_lazy(X):
+            X = self._validate_X(X, reset=True)
+            y = _check_y(y, estimator=self)
+            check_consistent_length(X, y)
+        else:
+            X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES)
         labelled = ~self._unlabelled_mask(y)
         if not labelled.any():
             raise ValueError(
@@ -605,8 +636,8 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
             )
         sizes = self._layer_sizes()
         device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        X32 = _as_float32(X)
+        rng = self._shared_random_state(self.random_state, check_random_state(self.random_state))
+        X32 = model_input(X)
         if self.pretrain:
             self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
             blocks = _encoder_blocks(self.estimators_)
@@ -624,7 +655,7 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         net = self._train(
             module,
             nn.CrossEntropyLoss(),
-            np.ascontiguousarray(X32[labelled]),
+            X32 if labelled.all() else take_rows(X32, np.flatnonzero(labelled)),
             y_idx,
             rng,
             device,
@@ -647,8 +678,8 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
 
     def _logits(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
-        return self._apply(self.net_.module_, X).astype(np.float64)
+        X = self._validate_X(X, reset=False)
+        return self._apply(self.net_.module_, X, np.float64)
 
     def decision_function(self, X):
         """Class logits of the softmax layer.

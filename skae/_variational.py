@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import _FLOAT_DTYPES, BaseAutoencoder, _as_float32
+from ._base import BaseAutoencoder
 from .nn import ACTIVATIONS, AEOutput, Penalty, _dense_stack
 
 __all__ = [
@@ -343,7 +343,7 @@ default="relu"
     lr : float, default=1e-3
         Learning rate.
     optimizer, weight_decay, early_stopping, validation_fraction, n_iter_no_change, \
-tol, device, random_state, verbose, callbacks
+tol, device, mixed_precision, compile, random_state, verbose, callbacks
         As in :class:`Autoencoder`. The stopping rule watches the full objective
         (reconstruction + ``beta`` * KL, not the warm-up-weighted loss).
         ``random_state`` also seeds the noise of :meth:`score_samples`,
@@ -359,7 +359,7 @@ tol, device, random_state, verbose, callbacks
     elbo_curve_ : list of float
         Training ELBO per epoch.
     net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
-history_, n_features_in_, feature_names_in_
+history_, n_features_in_, feature_names_in_, n_samples_seen_
         As in :class:`Autoencoder`. ``output_activation_`` is ``"sigmoid"``
         (Bernoulli) or ``"identity"`` (Gaussian). ``loss_curve_`` is the
         (warm-up-weighted) training loss. ``history_`` records per epoch
@@ -448,6 +448,8 @@ history_, n_features_in_, feature_names_in_
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -471,6 +473,8 @@ history_, n_features_in_, feature_names_in_
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -556,7 +560,7 @@ history_, n_features_in_, feature_names_in_
         if not self.sample_latent:
             return super().transform(X)
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=list(_FLOAT_DTYPES))
+        X = self._validate_X(X, reset=False)
         eps = torch.randn(len(X), self.n_components, generator=self._generator(self._noise_seed_))
         module = self.net_.module_
 
@@ -633,7 +637,7 @@ history_, n_features_in_, feature_names_in_
                 return logw.mean(dim=0) - gaussian_kl(mu, logvar)
             return torch.logsumexp(logw, dim=0) - math.log(k)
 
-        return self.net_.apply_batched(fn, _as_float32(X), rows).astype(np.float64)
+        return self.net_.apply_batched(fn, X, rows, np.float64)
 
     def sample(self, n_samples=1, random_state=None, *, return_mean=True):
         """Generate new data: draw :math:`z \\sim \\mathcal N(0, I)` and decode.

@@ -6,16 +6,27 @@ with an optional input corruption applied only while training. Every skae
 estimator trains through it; a variant only chooses the module, the criterion,
 the penalties and the corruption.
 
-The data path is built for in-memory arrays: the data become one tensor once,
-and batches are slices of it (:class:`ArrayDataset`, :class:`BatchIterator`)
-instead of per-sample ``__getitem__`` calls plus a collate step, which is where
-a default skorch net spends 20-70 % extra time on small MLPs.
+The data path is built for arrays: in-memory data become one tensor once, and
+batches are slices of it (:class:`ArrayDataset`, :class:`BatchIterator`) instead
+of per-sample ``__getitem__`` calls plus a collate step, which is where a default
+skorch net spends 20-70 % extra time on small MLPs. Data larger than memory (a
+:class:`numpy.memmap`, an HDF5 / zarr array...) stay where they are: a
+:class:`LazyArray` reads and converts one batch of rows at a time
+(:class:`LazyDataset`). On a CUDA device every batch is gathered into pinned
+host memory and copied to the device asynchronously.
+
+Optional, per net: mixed precision (:func:`torch.autocast`, with a gradient
+scaler for float16), :func:`torch.compile` of the training forward pass, and
+data-parallel training with :class:`~torch.nn.parallel.DistributedDataParallel`
+when a :mod:`torch.distributed` process group is running (see
+:mod:`skae._distributed`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -23,10 +34,176 @@ from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
 from skorch.dataset import unpack_data
 
+from . import _distributed
 from .exceptions import TrainingDivergedError
 from .nn import ReconstructionLoss
 
-__all__ = ["ArrayDataset", "AutoencoderNet", "BatchIterator", "seeded"]
+__all__ = [
+    "ArrayDataset",
+    "AutoencoderNet",
+    "BatchIterator",
+    "LazyArray",
+    "LazyDataset",
+    "seeded",
+]
+
+#: Bytes read per chunk when a :class:`LazyArray` scans or materialises its source.
+_CHUNK_BYTES = 1 << 24
+
+
+# ----------------------------------------------------------------------------- data
+class LazyArray:
+    """A 2-D array-like whose rows are read and converted to float32 on demand.
+
+    Wraps a :class:`numpy.memmap` or any 2-D array-like that supports row slicing
+    and integer-array indexing (``h5py.Dataset``, ``zarr.Array``, a dask array ...),
+    optionally restricted to a subset of its rows, without ever holding a full
+    copy: :meth:`read` returns one batch as a float32 ndarray. The estimators wrap
+    such inputs in a LazyArray after :meth:`scan` has checked that every value is
+    finite and recorded the range, so that :meth:`min` and :meth:`max` are free;
+    the object otherwise quacks like the float32 training array the estimators'
+    hooks receive (``shape``, ``size``, ``len``, ``min()``, ``max()``, indexing).
+
+    Parameters
+    ----------
+    source : array-like of shape (n_rows, n_features)
+        The data (numeric dtype).
+    rows : ndarray of int, optional
+        Sorted subset of the rows of ``source`` that this array exposes.
+
+    Attributes
+    ----------
+    dtype : numpy dtype
+        The float dtype scikit-learn validation would give the data (float32 for
+        float32 sources, float64 otherwise); the dtype of results computed from it.
+        Batches handed to the model are always float32.
+    """
+
+    ndim = 2
+
+    def __init__(self, source, rows=None):
+        self.source = source
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.intp)
+        src_dtype = np.dtype(source.dtype)
+        self.dtype = np.dtype(np.float32 if src_dtype == np.float32 else np.float64)
+        self._range = None
+
+    # -- array protocol ------------------------------------------------------------
+    @property
+    def shape(self):
+        n = self.source.shape[0] if self.rows is None else len(self.rows)
+        return (int(n), int(self.source.shape[1]))
+
+    @property
+    def size(self):
+        n, d = self.shape
+        return n * d
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        return f"LazyArray(shape={self.shape}, source={type(self.source).__name__})"
+
+    def __getitem__(self, key):
+        """Rows (a slice, integer array or boolean mask) as a float32 ndarray."""
+        if isinstance(key, tuple):
+            rows, cols = key[0], key[1:]
+            return self[rows][(slice(None), *cols)]
+        if isinstance(key, Integral):
+            return self.read(np.array([key]))[0]
+        if isinstance(key, slice):
+            return self.read(key)
+        key = np.asarray(key)
+        if key.dtype == bool:
+            key = np.flatnonzero(key)
+        order = np.argsort(key, kind="stable")
+        out = np.empty((len(key), self.shape[1]), dtype=np.float32)
+        out[order] = self.read(key[order])
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        # An explicit full read (np.asarray(lazy)), filled chunk by chunk.
+        out = np.empty(self.shape, dtype=np.float32)
+        for start, stop in self.chunks():
+            out[start:stop] = self.read(slice(start, stop))
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    # -- reading ---------------------------------------------------------------------
+    def chunks(self, nbytes=None):
+        """``(start, stop)`` row ranges of about ``nbytes`` bytes each (default 16 MiB)."""
+        nbytes = _CHUNK_BYTES if nbytes is None else nbytes
+        n, d = self.shape
+        step = max(1, nbytes // max(1, d * np.dtype(self.source.dtype).itemsize))
+        return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+    def read(self, index, out=None) -> np.ndarray:
+        """Rows ``index`` (a slice, or an int array sorted ascending) as float32.
+
+        ``out`` (float32, C-ordered, of the right shape) receives them if given.
+        Sorted indices read the source front to back, which is what makes random
+        mini-batches from a memory map or an HDF5 file cheap.
+        """
+        if self.rows is not None:
+            index = self.rows[index]
+        elif not isinstance(index, slice):
+            index = np.asarray(index, dtype=np.intp)
+        block = self.source[index]
+        if out is None:
+            return np.array(block, dtype=np.float32, order="C", copy=True)
+        out[...] = block
+        return out
+
+    def subset(self, rows) -> LazyArray:
+        """The rows ``rows`` (positions in this array) as a new LazyArray (no copy)."""
+        rows = np.sort(np.asarray(rows, dtype=np.intp))
+        sub = LazyArray(self.source, rows if self.rows is None else self.rows[rows])
+        sub.dtype = self.dtype
+        return sub
+
+    # -- statistics -----------------------------------------------------------------
+    def scan(self):
+        """Check that every value is finite and record the range, chunk by chunk.
+
+        Raises
+        ------
+        ValueError
+            When a value is NaN or infinite (the message names which).
+        """
+        lo, hi = np.inf, -np.inf
+        is_float = np.dtype(self.source.dtype).kind == "f"
+        for start, stop in self.chunks():
+            block = np.asarray(self.source[slice(start, stop) if self.rows is None
+                                           else self.rows[start:stop]])
+            if is_float and not np.isfinite(block).all():
+                what = "NaN" if np.isnan(block).any() else "infinity or a value too large"
+                raise ValueError(
+                    f"Input X contains {what} (in rows {start} to {stop - 1})."
+                )
+            if block.size:
+                lo = min(lo, float(block.min()))
+                hi = max(hi, float(block.max()))
+        self._range = (lo, hi)
+        return self
+
+    def _checked_range(self):
+        if self._range is None:
+            self.scan()
+        return self._range
+
+    def min(self):
+        """Smallest value (from :meth:`scan`)."""
+        return self._checked_range()[0]
+
+    def max(self):
+        """Largest value (from :meth:`scan`)."""
+        return self._checked_range()[1]
+
+
+def _pinned_like(shape, dtype=torch.float32):
+    # Page-locked host memory, from torch's caching host allocator: blocks are reused,
+    # and not before the asynchronous copies that read them have finished.
+    return torch.empty(shape, dtype=dtype, pin_memory=True)
 
 
 class ArrayDataset(torch.utils.data.Dataset):
@@ -45,9 +222,22 @@ class ArrayDataset(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.X)
 
-    def take(self, index):
-        """Batch for ``index`` (a slice or a 1-D index tensor) as ``(X, y)``."""
-        return self.X[index], (None if self.y is None else self.y[index])
+    def _take_X(self, index, pin):
+        if not pin:
+            return self.X[index]
+        if isinstance(index, slice):
+            index = torch.arange(*index.indices(len(self.X)))
+        out = _pinned_like((len(index), *self.X.shape[1:]), self.X.dtype)
+        return torch.index_select(self.X, 0, index, out=out)
+
+    def take(self, index, pin_memory=False):
+        """Batch for ``index`` (a slice or a 1-D index tensor) as ``(X, y)``.
+
+        With ``pin_memory=True`` the rows of ``X`` are gathered into page-locked
+        memory, ready for an asynchronous copy to a CUDA device.
+        """
+        y = None if self.y is None else self.y[index]
+        return self._take_X(index, pin_memory), y
 
     def __getitem__(self, i):
         return self.take(i)
@@ -57,31 +247,116 @@ class ArrayDataset(torch.utils.data.Dataset):
         return self.take(torch.as_tensor(indices))
 
 
+class LazyDataset(ArrayDataset):
+    """Dataset over a :class:`LazyArray`: each batch is read and converted on demand.
+
+    Only one batch of float32 rows exists at a time; ``y`` (optional) is an
+    in-memory tensor.
+    """
+
+    def _take_X(self, index, pin):
+        if isinstance(index, torch.Tensor):
+            index = index.numpy()
+        if not pin:
+            return torch.from_numpy(self.X.read(index))
+        n = len(range(*index.indices(len(self.X)))) if isinstance(index, slice) else len(index)
+        out = _pinned_like((n, self.X.shape[1]))
+        self.X.read(index, out=out.numpy())
+        return out
+
+
+class ShardBatch(tuple):
+    """``(X, y)`` of this process's share of one global mini-batch (data parallel).
+
+    ``n_local`` rows of the ``n_global`` rows of the global batch are this
+    process's (``n_local`` may be 0: ``X`` then holds one placeholder row that
+    gets zero weight).
+    """
+
+    def __new__(cls, X, y, n_local, n_global):
+        self = super().__new__(cls, (X, y))
+        self.n_local = int(n_local)
+        self.n_global = int(n_global)
+        return self
+
+
 class BatchIterator:
     """Iterate over an :class:`ArrayDataset` in mini-batches.
 
-    With ``shuffle=True`` a new permutation is drawn from torch's default
-    generator at the start of every pass; the estimators seed that generator from
-    their ``random_state`` (see :func:`seeded`), so shuffling is reproducible.
+    With ``shuffle=True`` a new permutation is drawn at the start of every pass
+    from ``generator`` (torch's default generator when None); the estimators seed
+    it from their ``random_state`` (see :func:`seeded`), so shuffling is
+    reproducible. The indices of each batch are sorted, so every batch reads its
+    rows front to back (cheap random batches from a memory-mapped file); the
+    order of the rows inside a batch does not change what the batch computes.
+
+    ``device``: a CUDA device makes every batch be gathered into pinned host memory
+    and copied to the device asynchronously (``non_blocking``). ``shard=(rank,
+    world_size)`` yields only this process's rows of every global batch, as
+    :class:`ShardBatch` (data-parallel training).
     """
 
-    def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle: bool = False):
+    def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle: bool = False, *,
+                 generator: torch.Generator | None = None, device=None, shard=None):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.generator = generator
+        self.device = None if device is None else torch.device(device)
+        self.shard = shard
 
     def __len__(self):
         return math.ceil(len(self.dataset) / self.batch_size)
 
+    def _fetch(self, index):
+        cuda = self.device is not None and self.device.type == "cuda"
+        X, y = self.dataset.take(index, pin_memory=cuda)
+        if cuda:
+            X = X.to(self.device, non_blocking=True)
+            y = None if y is None else y.to(self.device, non_blocking=True)
+        return X, y
+
     def __iter__(self):
         n, bs = len(self.dataset), self.batch_size
-        if self.shuffle:
-            perm = torch.randperm(n)
-            for start in range(0, n, bs):
-                yield self.dataset.take(perm[start : start + bs])
-        else:
-            for start in range(0, n, bs):
-                yield self.dataset.take(slice(start, start + bs))
+        perm = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        for start in range(0, n, bs):
+            stop = min(start + bs, n)
+            if perm is None:
+                index = slice(start, stop)
+            else:
+                index = perm[start:stop].sort().values
+            if self.shard is None:
+                yield self._fetch(index)
+                continue
+            rank, world = self.shard
+            if isinstance(index, slice):
+                index = torch.arange(start, stop)
+            local = index[rank::world]
+            n_local = len(local)
+            if n_local == 0:  # fewer rows than processes: a placeholder, weighted 0
+                local = index[:1]
+            yield ShardBatch(*self._fetch(local), n_local=n_local, n_global=stop - start)
+
+
+def host_batch(X, start: int, stop: int, pin: bool = False) -> torch.Tensor:
+    """Rows ``start:stop`` of ``X`` as a float32 CPU tensor.
+
+    ``X`` is a :class:`LazyArray` or an ndarray of any float dtype: the conversion
+    to float32 happens per batch, so no full float32 copy of ``X`` is ever made.
+    ``pin=True`` puts the rows in page-locked memory.
+    """
+    if isinstance(X, LazyArray):
+        if not pin:
+            return torch.from_numpy(X.read(slice(start, stop)))
+        out = _pinned_like((stop - start, X.shape[1]))
+        X.read(slice(start, stop), out=out.numpy())
+        return out
+    chunk = X[start:stop]
+    if pin:
+        out = _pinned_like(chunk.shape)
+        out.numpy()[...] = chunk
+        return out
+    return torch.from_numpy(np.require(chunk, dtype=np.float32, requirements=["C", "W"]))
 
 
 @contextlib.contextmanager
@@ -104,6 +379,7 @@ def seeded(seed: int, device: str | torch.device = "cpu"):
         yield
 
 
+# ----------------------------------------------------------------------------- net
 class AutoencoderNet(NeuralNet):
     """skorch net training ``criterion(module(corrupt(X)), target) + sum(penalties)``.
 
@@ -123,6 +399,17 @@ class AutoencoderNet(NeuralNet):
     corruption : callable or None, default=None
         ``corruption(X) -> X_tilde``, applied to training batches only (never in
         validation or inference); the loss still compares with the clean input.
+    mixed_precision : {None, "bfloat16", "float16"}, default=None
+        Run the forward pass and the loss of training and validation batches
+        under :func:`torch.autocast` with this dtype (weights, optimizer state and
+        inference stay float32). ``"float16"`` adds a gradient scaler
+        (:class:`torch.amp.GradScaler`) so small gradients do not underflow.
+    compile : bool, default=False
+        Run the training and validation forward passes through
+        :func:`torch.compile` (``compile__<name>`` parameters are passed to it).
+        ``module_`` stays the plain module (its ``state_dict``, pickling and
+        ``encode``/``decode`` are unchanged); the compiled wrapper is built on first
+        use and never pickled.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
 
@@ -130,14 +417,32 @@ class AutoencoderNet(NeuralNet):
     -----
     A loss that becomes NaN or infinite stops training at once with
     :class:`skae.exceptions.TrainingDivergedError`.
+
+    When a :mod:`torch.distributed` process group with more than one process is
+    initialised, :meth:`fit` / :meth:`partial_fit` train data-parallel: every
+    process passes the same data, the module is wrapped in
+    :class:`~torch.nn.parallel.DistributedDataParallel`, and each process computes
+    its share of every global mini-batch of ``batch_size`` rows (the permutation is
+    drawn from a generator state broadcast from rank 0). Losses are weighted so
+    that the averaged gradient is that of the whole global batch, and the recorded
+    losses are global, so every process makes the same stopping decisions.
+    ``module_`` stays the plain module.
     """
 
     def __init__(self, module, criterion=ReconstructionLoss, *, penalties=(), corruption=None,
-                 **kwargs):
+                 mixed_precision=None, **kwargs):
         kwargs.setdefault("train_split", None)
         super().__init__(module, criterion, **kwargs)
         self.penalties = tuple(penalties)
         self.corruption = corruption
+        if mixed_precision not in (None, "bfloat16", "float16"):
+            raise ValueError(
+                f"mixed_precision must be None, 'bfloat16' or 'float16', got {mixed_precision!r}."
+            )
+        self.mixed_precision = mixed_precision
+        # Wrappers built at run time (compiled module, DDP, gradient scaler): never
+        # pickled or deep-copied, rebuilt on demand.
+        self.runtime_ = {}
         names = self.term_names
         if len(set(names)) != len(names):
             # each term is recorded in the history under its name
@@ -160,8 +465,57 @@ class AutoencoderNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if isinstance(dataset, ArrayDataset):
-            return BatchIterator(dataset, self.batch_size, shuffle=training)
+            shard = self._runtime().get("shard")
+            generator = self._runtime().get("perm_generator") if training else None
+            return BatchIterator(dataset, self.batch_size, shuffle=training,
+                                 generator=generator, device=self.device, shard=shard)
         return super().get_iterator(dataset, training=training)
+
+    def torch_compile(self, module, name):
+        # skorch would replace module_ by the compiled wrapper, whose state_dict keys,
+        # pickling and isinstance checks differ; keep the plain module and compile the
+        # forward pass lazily instead (see _forward_module).
+        return module
+
+    def _runtime(self) -> dict:
+        rt = self.__dict__.get("runtime_")
+        if rt is None:  # unpickled, or a net from before runtime_ existed
+            rt = self.__dict__["runtime_"] = {}
+        return rt
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["runtime_"] = {}
+        return state
+
+    def _forward_module(self, training: bool):
+        """What runs the forward pass: ``module_``, wrapped in DDP and/or compiled."""
+        rt = self._runtime()
+        base = rt.get("ddp") if training else None
+        if base is None:
+            base = self.module_
+        if not self.compile:
+            return base
+        compiled = rt.setdefault("compiled", {})
+        entry = compiled.get(id(base))
+        if entry is None or entry[0] is not base:
+            wrapper = torch.compile(base, **self.get_params_for("compile"))
+            entry = compiled[id(base)] = (base, wrapper)
+        return entry[1]
+
+    def _autocast(self):
+        if self.mixed_precision is None:
+            return contextlib.nullcontext()
+        device_type = torch.device(self.device).type
+        return torch.autocast(device_type, dtype=getattr(torch, self.mixed_precision))
+
+    def _grad_scaler(self):
+        if self.mixed_precision != "float16":
+            return None
+        rt = self._runtime()
+        if "scaler" not in rt:
+            rt["scaler"] = torch.amp.GradScaler(torch.device(self.device).type)
+        return rt["scaler"]
 
     # -- loss --------------------------------------------------------------------------
     def get_loss_terms(self, y_pred, y_true, X=None, training=False):
@@ -180,25 +534,95 @@ class AutoencoderNet(NeuralNet):
         target = Xi if yi is None else yi.to(self.device, non_blocking=True)
         if training and self.corruption is not None:
             Xi = self.corruption(Xi)
-        y_pred = self.infer(Xi, **fit_params)
-        terms = self.get_loss_terms(y_pred, target, X=Xi, training=training)
+        with self._autocast():
+            y_pred = self._forward_module(training)(Xi, **fit_params)
+            terms = self.get_loss_terms(y_pred, target, X=Xi, training=training)
+        if self.mixed_precision is not None:
+            terms = [t.float() for t in terms]
         loss = terms[0] if len(terms) == 1 else torch.stack(terms).sum()
-        return {"loss": loss, "y_pred": y_pred, "terms": terms}
+        step = {"loss": loss, "y_pred": y_pred, "terms": terms}
+        if isinstance(batch, ShardBatch):
+            step = self._globalise(step, batch)
+        return step
+
+    def _globalise(self, step, batch):
+        """Data parallel: weight the local loss for the gradient, record global values."""
+        world = _distributed.world()[1]
+        # DDP averages gradients over the processes; this weight makes the average
+        # that of the mean loss over the whole global batch, whatever its split.
+        step["backward_loss"] = step["loss"] * (batch.n_local * world / batch.n_global)
+        values = torch.stack([step["loss"].detach(), *(t.detach() for t in step["terms"])])
+        values = _distributed.all_reduce_sum(values.float() * batch.n_local) / batch.n_global
+        step["loss"] = values[0]
+        step["terms"] = list(values[1:]) if len(step["terms"]) > 1 else [values[0]]
+        step["n_global"] = batch.n_global
+        return step
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         step = self._step(batch, training=True, **fit_params)
-        step["loss"].backward()
+        loss = step.pop("backward_loss", step["loss"])
+        scaler = self._grad_scaler()
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+            for name in self._optimizers:
+                # true gradients for on_grad_computed callbacks (e.g. norm clipping)
+                scaler.unscale_(getattr(self, name + "_"))
         return step
+
+    def _step_optimizer(self, step_fn):
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return super()._step_optimizer(step_fn)
+        # GradScaler.step does not take closures: compute the gradients, then step.
+        step_fn()
+        for name in self._optimizers:
+            scaler.step(getattr(self, name + "_"))
+        scaler.update()
+        return None
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         with torch.no_grad():
-            return self._step(batch, training=False, **fit_params)
+            step = self._step(batch, training=False, **fit_params)
+        step.pop("backward_loss", None)
+        return step
+
+    # -- data parallel -----------------------------------------------------------------
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        world = _distributed.world()
+        if world is None or not isinstance(X, ArrayDataset):
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        rt = self._runtime()
+        rank, size = world
+        _distributed.check_same_length(len(X), "training data")
+        ddp = rt.get("ddp")
+        if ddp is None or ddp.module is not self.module_:
+            rt["ddp"] = _distributed.wrap(self.module_, self.device)
+        # Every process shuffles with the same permutation (rank 0's generator state)
+        # and draws its noise (corruption, sampling) from its own stream.
+        state = _distributed.broadcast(torch.get_rng_state())
+        rt["perm_generator"] = torch.Generator().set_state(state)
+        noise_seed = int(torch.randint(2**62, (1,), generator=torch.Generator().set_state(state)))
+        torch.default_generator.manual_seed(noise_seed + 1 + rank)
+        if torch.device(self.device).type == "cuda":
+            torch.cuda.manual_seed(noise_seed + 1 + rank)
+        rt["shard"] = (rank, size)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            rt.pop("shard", None)
+            rt.pop("perm_generator", None)
 
     # -- bookkeeping -------------------------------------------------------------------
-    def on_batch_end(self, net, batch=None, training=False, loss=None, terms=None, **kwargs):
+    def on_batch_end(self, net, batch=None, training=False, loss=None, terms=None,
+                     n_global=None, **kwargs):
         prefix = "train" if training else "valid"
+        if n_global is not None:
+            # the global batch size, so that epoch means agree across processes
+            self.history.record_batch(f"{prefix}_batch_size", n_global)
         # skorch already synchronised on loss.item(); reading it again is free.
         value = self.history[-1]["batches"][-1][f"{prefix}_loss"]
         if not math.isfinite(value):
@@ -219,18 +643,35 @@ class AutoencoderNet(NeuralNet):
         )
 
     # -- inference ---------------------------------------------------------------------
-    def apply_batched(self, fn, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def apply_batched(self, fn, X, batch_size: int = 4096, dtype=np.float32, *,
+                      inference_mode: bool = True) -> np.ndarray:
         """Apply ``fn`` (tensor -> tensor) to ``X`` in batches, without gradients.
 
-        The module is put in evaluation mode. Returns a float32 numpy array whose
-        first dimension is ``len(X)``; ``X`` is float32 and C-contiguous.
+        The module is put in evaluation mode. ``X`` is an ndarray of any float
+        dtype or a :class:`LazyArray`; each batch is converted to float32 and moved
+        to the device on its own, and each result is copied once into a
+        preallocated array of ``dtype`` whose first dimension is ``len(X)``.
+        ``inference_mode=False`` runs under :func:`torch.no_grad` instead (for
+        functions that differentiate inside, e.g. with :mod:`torch.func`).
         """
         self.check_is_fitted()
         self._set_training(False)
-        Xt = torch.from_numpy(X)
-        chunks = []
-        with torch.inference_mode():
-            for start in range(0, len(Xt), batch_size):
-                xb = Xt[start : start + batch_size].to(self.device, non_blocking=True)
-                chunks.append(fn(xb).float().cpu())
-        return torch.cat(chunks).numpy()
+        device = torch.device(self.device)
+        # Pinned staging only where a converted copy is made anyway.
+        pin = device.type == "cuda" and (
+            isinstance(X, LazyArray) or X.dtype != np.float32 or not X.flags.c_contiguous
+        )
+        n = len(X)
+        out = None
+        grad_ctx = torch.inference_mode() if inference_mode else torch.no_grad()
+        with grad_ctx:
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                xb = host_batch(X, start, stop, pin=pin).to(device, non_blocking=True)
+                yb = fn(xb)
+                if out is None:
+                    out = np.empty((n, *yb.shape[1:]), dtype=dtype)
+                torch.from_numpy(out[start:stop]).copy_(yb)
+        if out is None:
+            return np.empty((0,), dtype=dtype)
+        return out
