@@ -18,8 +18,9 @@ filters) see the rows as 28x28 images. scikit-learn's
 ``BernoulliRBM`` (784-32) are timed the same way on CPU, for reference.
 
 Devices: ``--device`` (repeatable): ``cpu``, ``cuda`` (default: cpu, plus cuda when
-a GPU is visible). The fit-time overhead of skae over a hand-written PyTorch loop
-is measured by ``benchmarks/overhead.py``.
+a GPU is visible). The overhead of skae over a hand-written PyTorch loop is measured
+side by side by ``benchmarks/overhead.py`` (CPU) and ``benchmarks/gpu_throughput.py``
+(one device, mixed precision, ``torch.compile``).
 
 Data: uniform [0, 1] noise by default (throughput does not depend on the values), or
 the first ``--n-samples`` MNIST training images with ``--mnist [DIR]``.
@@ -28,6 +29,7 @@ Usage::
 
     python benchmarks/throughput.py                      # 20,000 x 784, 2 epochs, 3 repeats
     python benchmarks/throughput.py --device cuda --repeats 5
+    python benchmarks/throughput.py --device cuda --mixed-precision bfloat16
     python benchmarks/throughput.py --estimators ae,vae --batch-sizes 64 256 1024
     python benchmarks/throughput.py --quick              # seconds: 1,024 samples, 1 epoch
 """
@@ -79,10 +81,13 @@ ALIASES = {"ae": "Autoencoder", "sae": "SparseAutoencoder", "sparse": "SparseAut
 ALIASES.update({n.lower(): n for n in SKAE + SKLEARN})
 
 
-def build(name, *, n_components, batch_size, epochs, device, seed, image_shape):
+def build(name, *, n_components, batch_size, epochs, device, seed, image_shape,
+          mixed_precision=False):
     """An estimator that runs exactly ``epochs`` epochs; None if unavailable."""
     common = dict(n_components=n_components, batch_size=batch_size, max_iter=epochs,
                   n_iter_no_change=epochs + 1, random_state=seed, device=device)
+    if mixed_precision:
+        common["mixed_precision"] = mixed_precision
     if name == "MLPRegressor":
         return MLPRegressorAutoencoder(n_components, hidden_layer_sizes=(256,),
                                        batch_size=batch_size, max_iter=epochs,
@@ -98,7 +103,8 @@ def build(name, *, n_components, batch_size, epochs, device, seed, image_shape):
     if name == "StackedAutoencoder":
         layer = skae.Autoencoder(hidden_layer_sizes=(), code_activation="sigmoid", lr=1e-2,
                                  max_iter=epochs, n_iter_no_change=epochs + 1,
-                                 batch_size=batch_size, device=device)
+                                 batch_size=batch_size, device=device,
+                                 mixed_precision=mixed_precision)
         return skae.StackedAutoencoder(hidden_layer_sizes=(256,), layer_estimator=layer,
                                        **common)
     return getattr(skae, name)(**common)
@@ -121,6 +127,8 @@ def parse_args(argv=None):
                         help="cpu / cuda / cuda:N (repeatable; default cpu and, when "
                         "available, cuda)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--mixed-precision", choices=["bfloat16", "float16"], default=None,
+                        help="train the skae estimators under autocast (float16: CUDA only)")
     parser.add_argument("--mnist", nargs="?", const="", default=None, metavar="DIR",
                         help="MNIST training images (default DIR ../shared/data/mnist)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
@@ -171,7 +179,8 @@ def main(argv=None):
     for dev, name in jobs:
         bar.set_postfix_str(f"{name} on {dev}")
         kw = dict(n_components=args.n_components, epochs=args.epochs, device=dev,
-                  image_shape=image_shape)
+                  image_shape=image_shape,
+                  mixed_precision=None if name in SKLEARN else args.mixed_precision)
         if build(name, batch_size=128, seed=0, **kw) is None:
             skipped.append((name, f"skae.{name} is not in this version of skae"
                             if image_shape else "needs square images"))
@@ -204,7 +213,8 @@ def main(argv=None):
     gpu = f", GPU {info['cuda_device']}" if info.get("cuda") else ""
     print(f"\n{n} x {d} float32 ({source}), {args.n_components} components, "
           f"{args.epochs} epochs per fit, median of {args.repeats}; {threads} torch threads"
-          f"{gpu}. Samples per second (higher is better).\n")
+          f"{gpu}; mixed precision: {args.mixed_precision or 'off'}. Samples per second "
+          "(higher is better).\n")
     columns = [("Estimator", "estimator", None), ("Device", "device", None)]
     columns += [(f"Fit, batch {bs}", f"fit_{bs}", ",.0f") for bs in args.batch_sizes]
     columns += [("Transform", "transform", ",.0f")]

@@ -445,7 +445,8 @@ class ConvAutoencoder(_ConvMixin, BaseAutoencoder):
     max_iter : int, default=100
         Maximum number of epochs.
     batch_size, lr, optimizer, weight_decay, early_stopping, validation_fraction, \
-n_iter_no_change, tol, device, random_state, verbose, callbacks
+n_iter_no_change, tol, device, mixed_precision, compile, random_state, verbose, \
+callbacks
         As in :class:`Autoencoder` (same defaults). ``random_state`` also seeds the
         noise.
 
@@ -457,7 +458,7 @@ n_iter_no_change, tol, device, random_state, verbose, callbacks
         ``(min, max)`` of the training data, the clipping range of the noise (only
         when ``noise`` is set).
     net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
-history_, n_features_in_, feature_names_in_
+history_, n_features_in_, feature_names_in_, n_samples_seen_
         As in :class:`Autoencoder`. ``net_.module_`` is a
         :class:`skae._conv.ConvAutoencoderModule`; its first convolution is
         ``net_.module_.encoder[0][0]``, whose ``weight`` of shape
@@ -529,6 +530,8 @@ history_, n_features_in_, feature_names_in_
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -557,6 +560,8 @@ history_, n_features_in_, feature_names_in_
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -636,7 +641,8 @@ sample_latent
     max_iter : int, default=100
         Maximum number of epochs.
     batch_size, lr, optimizer, weight_decay, early_stopping, validation_fraction, \
-n_iter_no_change, tol, device, random_state, verbose, callbacks
+n_iter_no_change, tol, device, mixed_precision, compile, random_state, verbose, \
+callbacks
         As in :class:`Autoencoder`.
 
     Attributes
@@ -644,7 +650,8 @@ n_iter_no_change, tol, device, random_state, verbose, callbacks
     image_shape_ : tuple of int
         The image shape ``(C, H, W)`` used.
     likelihood_, elbo_, elbo_curve_, net_, output_activation_, n_iter_, \
-loss_curve_, validation_loss_curve_, history_, n_features_in_, feature_names_in_
+loss_curve_, validation_loss_curve_, history_, n_features_in_, feature_names_in_, \
+n_samples_seen_
         As in :class:`VariationalAutoencoder`. ``net_.module_`` is a
         :class:`skae._conv.ConvVAEModule`; ``net_.module_.encoder[0][0].weight``
         holds the first-layer filters.
@@ -700,6 +707,8 @@ loss_curve_, validation_loss_curve_, history_, n_features_in_, feature_names_in_
         n_iter_no_change=10,
         tol=1e-4,
         device="cpu",
+        mixed_precision=False,
+        compile=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -728,6 +737,8 @@ loss_curve_, validation_loss_curve_, history_, n_features_in_, feature_names_in_
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
