@@ -64,16 +64,16 @@ class PeakSampler(threading.Thread):
         super().__init__(daemon=True)
         self.interval = interval
         self.peak = {"RssAnon": 0, "VmRSS": 0}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self):
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             for k, v in status_kb("RssAnon", "VmRSS").items():
                 self.peak[k] = max(self.peak[k], v)
             time.sleep(self.interval)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join()
         return self.peak
 

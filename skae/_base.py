@@ -46,7 +46,7 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 def resolve_device(device: str) -> str:
     """Map ``"auto"`` to ``"cuda"``/``"cpu"`` and check that the device exists."""
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return _distributed.local_device("cuda") if torch.cuda.is_available() else "cpu"
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):

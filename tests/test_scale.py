@@ -322,10 +322,15 @@ def _ddp_fit(out):
                      n_iter_no_change=100, random_state=0).fit(X)
     dae = DenoisingAutoencoder(n_components=4, hidden_layer_sizes=(16,), max_iter=3,
                                early_stopping=True, random_state=None).fit(X)
+    # penalties that read the weights outside the forward pass, sampling noise
+    cae = ContractiveAutoencoder(n_components=4, max_iter=2, random_state=0).fit(X)
+    vae = VariationalAutoencoder(n_components=2, hidden_layer_sizes=(8,), max_iter=2,
+                                 likelihood="gaussian", random_state=0).fit(X)
     np.savez(os.path.join(out, f"rank{rank}.npz"),
              *[p.detach().numpy() for p in ae.net_.module_.parameters()],
              loss=np.array(ae.loss_curve_), dae=dae.transform(X[:50]),
-             dae_loss=np.array(dae.validation_loss_curve_))
+             dae_loss=np.array(dae.validation_loss_curve_), cae=cae.transform(X[:50]),
+             vae=vae.transform(X[:50]), vae_logvar=vae.net_.module_.x_logvar().detach())
     try:  # different data on the ranks: a clear error everywhere, not a hang
         Autoencoder(max_iter=1, random_state=0).fit(X[: 100 + rank])
     except ValueError as exc:
@@ -367,6 +372,7 @@ def _check_ddp_results(out, X):
     for i, w in enumerate(weights(ref)):
         np.testing.assert_allclose(ranks[0][f"arr_{i}"], w, atol=1e-4)
     assert ranks[0]["dae_loss"][-1] < ranks[0]["dae_loss"][0]
+    assert np.abs(ranks[0]["vae_logvar"]).max() > 0  # the learned variance was trained
 
 
 @pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
