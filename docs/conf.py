@@ -34,7 +34,7 @@ sys.path.insert(0, str(DOCS.parent))  # document this checkout, installed or not
 import skae  # noqa: E402
 
 # The examples train small networks on digits, in this process (or, with ``-j N``,
-# in N worker processes that joblib limits to one thread each). Small MLPs gain
+# in N worker processes, which joblib limits to cpu_count // N threads). Small MLPs gain
 # nothing from more threads, and on a busy 2-core machine torch's default of two
 # threads made a digits fit 10-20 times slower (52 s instead of 3 s), BLAS threads
 # a logistic regression 10 times; SKAE_DOCS_NUM_THREADS overrides the limit.
@@ -122,7 +122,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
-    "capture_repr": ("_repr_html_", "__repr__"),
+    "capture_repr": (),  # show what examples print, not the repr of their last line
 }
 
 

@@ -1,6 +1,6 @@
 """
-Sparse codes: the target activation and the learned strokes
-===========================================================
+Sparse codes: the target activation and what the units learn
+============================================================
 
 :class:`~skae.SparseAutoencoder` adds to the reconstruction error a penalty
 ``sparsity_weight * sum_j KL(rho || rho_hat_j)`` that pulls the mean activation
