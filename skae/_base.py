@@ -344,7 +344,7 @@ class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             The reconstructions, of the same float dtype as ``X``.
         """
         check_is_fitted(self)
