@@ -166,7 +166,7 @@ def picture(path, originals, rows, image_shape, title):
     if hasattr(ReconstructionDisplay, "from_arrays"):
         fig = ReconstructionDisplay.from_arrays(originals, rows, image_shape=image_shape,
                                                 vmin=0, vmax=1).figure_
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         return path.name
@@ -182,7 +182,7 @@ def picture(path, originals, rows, image_shape, title):
             ax.set_yticks([])
             if j == 0:
                 ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path.name

@@ -25,7 +25,7 @@ Usage::
     python benchmarks/rbm_digits.py                   # about 2 minutes on 2 cores
     python benchmarks/rbm_digits.py --estimators rbm,sparse,cae
     python benchmarks/rbm_digits.py --json benchmarks/results/rbm_digits.json
-    python benchmarks/rbm_digits.py --quick           # seconds: 300 digits, 2 epochs
+    python benchmarks/rbm_digits.py --quick           # seconds: 150 digits, 2 epochs
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: the first 300 digits, 2 epochs / iterations")
+                        help="smoke run: the first 150 digits, 2 epochs / iterations")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     names = []
@@ -197,7 +197,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    X_train, X_test, Y_train, Y_test = load_nudged(300 if args.quick else None)
+    X_train, X_test, Y_train, Y_test = load_nudged(150 if args.quick else None)
 
     rows, skipped = [], []
     bar = progress(total=len(args.names), desc="rbm_digits", disable=args.no_progress)

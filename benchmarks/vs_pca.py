@@ -337,7 +337,8 @@ def draw_figures(fitted, scaler, data, out):
         except Exception as exc:  # a figure must not cost the numbers of a long run
             print(f"figure {filename} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return
-        fig.suptitle(f"{title} ({data.description.split(',')[0]})", fontsize=10)
+        fig.suptitle(f"{title} ({data.description.split(',')[0]})", fontsize=10, y=1.0,
+                     va="bottom")
         fig.savefig(out / filename, dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append(filename)
@@ -372,10 +373,14 @@ def draw_figures(fitted, scaler, data, out):
         attempt(f"{prefix}_samples.png", lambda vae=vae: plotting.SampleDisplay.from_estimator(
             vae, n_samples=64, image_shape=image_shape, random_state=0),
             f"{name}: samples from the prior")
-        attempt(f"{prefix}_manifold.png", lambda vae=vae:
+        # The two most active latent dimensions: with 32 of them many collapse to the
+        # prior, and a grid over two of those decodes to one image repeated.
+        active = np.argsort(np.var(vae.transform(Xs_test), axis=0))[::-1][:2]
+        dims = tuple(int(d) for d in active)
+        attempt(f"{prefix}_manifold.png", lambda vae=vae, dims=dims:
                 plotting.LatentManifoldDisplay.from_estimator(
-                    vae, Xs_test, n_grid=12, image_shape=image_shape),
-                f"{name}: decoded grid over latent dimensions 0 and 1")
+                    vae, Xs_test, n_grid=12, dims=dims, image_shape=image_shape),
+                f"{name}: decoded grid over its two most active latent dimensions")
     for name, est in networks.items():
         attempt(f"training_curves_{name}.png", lambda est=est:
                 plotting.TrainingCurveDisplay.from_estimator(est),

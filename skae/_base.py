@@ -420,7 +420,8 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         # else (e.g. standardised data) a linear one.
         return "sigmoid" if X.size and X.min() >= 0.0 and X.max() <= 1.0 else "identity"
 
-    def _check_loss_range(self, X: np.ndarray):
+    def _check_loss_range(self, X: np.ndarray, fitted: bool = True):
+        # fitted: X is scored by, or continues training, an already fitted model
         if self.loss == "bce" and X.size and (X.min() < 0.0 or X.max() > 1.0):
             raise ValueError(
                 "loss='bce' needs input values in [0, 1], but X lies in "
@@ -440,7 +441,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
 
     def _fit_unchecked(self, X, *, incremental: bool, first_call: bool):
         X = self._validate_X(X, reset=first_call)
-        self._check_loss_range(X)
+        self._check_loss_range(X, fitted=not first_call)
         X32 = model_input(X)
         seen = 0 if first_call else self.n_samples_seen_
         if not first_call:

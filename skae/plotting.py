@@ -2,7 +2,7 @@
 
 Each display follows the convention of :class:`sklearn.metrics.ConfusionMatrixDisplay`:
 a classmethod ``from_estimator`` (or ``from_arrays`` / ``from_history``) checks the
-estimator, computes what to draw and calls :meth:`plot`, which draws on new or given
+estimator, computes what to draw and calls its ``plot`` method, which draws on new or given
 matplotlib axes, stores the figure and artists in attributes ending in ``_`` and
 returns the display. The data a display draws are kept as its public attributes, so
 a display can be re-plotted (``display.plot(cmap="viridis")``) without recomputing.

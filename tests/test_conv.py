@@ -302,8 +302,8 @@ def test_inference_batches_do_not_change_results(rng_data):
     assert est._inference_batch_size == 7
     np.testing.assert_allclose(est.transform(rng_data), Z, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(est.score_samples(rng_data), R, rtol=1e-5, atol=1e-7)
-    big = ConvAutoencoder(n_components=2, max_iter=1, random_state=0).fit(
-        np.random.RandomState(0).rand(4, 112 * 92), )
+    big = ConvAutoencoder(n_components=2, image_shape=(112, 92), max_iter=1,
+                          random_state=0).fit(np.random.RandomState(0).rand(4, 112 * 92))
     assert big._inference_batch_size < 4096  # wide feature maps: fewer rows per batch
 
 
@@ -314,6 +314,21 @@ def test_device_cpu(rng_data):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             ConvAutoencoder(**{**FAST, "device": "cuda"}).fit(rng_data)
+
+
+def test_memmap_and_mixed_precision(rng_data, tmp_path):
+    X = rng_data.astype(np.float32)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    lazy = np.memmap(tmp_path / "x.dat", dtype=np.float32, mode="r", shape=X.shape)
+    a = ConvAutoencoder(**FAST).fit(X)
+    b = ConvAutoencoder(**FAST).fit(lazy)  # read batch by batch, same fit
+    assert b.image_shape_ == (1, 6, 6)
+    np.testing.assert_array_equal(a.transform(X), b.transform(lazy))
+    bf16 = ConvAutoencoder(**FAST, mixed_precision=True).fit(X)  # bfloat16 autocast on CPU
+    assert np.isfinite(bf16.loss_curve_).all()
+    np.testing.assert_allclose(bf16.transform(X), a.transform(X), atol=0.05)
 
 
 @pytest.mark.cuda
@@ -440,21 +455,13 @@ def _expected_failures(estimator):
 
 
 @parametrize_with_checks(
-    [ConvAutoencoder(**CHECK, image_shape=(1, -1))],  # every row a 1-D signal
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.slow
-@parametrize_with_checks(
     [
+        ConvAutoencoder(**CHECK, image_shape=(1, -1)),  # every row a 1-D signal
         ConvAutoencoder(**CHECK, image_shape=(-1, 1), batchnorm=False, noise="gaussian",
                         noise_level=0.1),
         ConvVariationalAutoencoder(**CHECK, image_shape=(1, -1)),
     ],
     expected_failed_checks=_expected_failures,
 )
-def test_sklearn_compatible_variants(estimator, check):
+def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -3,7 +3,6 @@
 The CUDA side of the same features is in tests/test_cuda.py (skipped without a GPU).
 """
 
-import multiprocessing as mp
 import os
 import pickle
 import shutil
@@ -340,22 +339,22 @@ def _ddp_fit(out):
     dist.destroy_process_group()
 
 
-def _fork_worker(rank, out):
-    import torch.distributed as dist
-
-    dist.init_process_group("gloo", init_method="file://" + os.path.join(out, "store"),
-                            rank=rank, world_size=2)
-    _ddp_fit(out)
-
-
 TORCHRUN_SCRIPT = textwrap.dedent(
     """
+    import os
     import sys
     import torch.distributed as dist
     sys.path[:0] = [{root!r}, {tests!r}]
     import test_scale
     dist.init_process_group("gloo")
-    test_scale._ddp_fit(sys.argv[1])
+    test_scale._ddp_fit(sys.argv[1])  # ends with destroy_process_group()
+    # torch 2.13's DDP keeps the gloo group's threads alive after
+    # destroy_process_group(), and about one exit in ten then aborts in interpreter
+    # teardown (SIGABRT, "terminate called without an active exception") after all
+    # work is done: see docs/scale.rst. Exit without that teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
     """
 )
 
@@ -375,30 +374,10 @@ def _check_ddp_results(out, X):
     assert np.abs(ranks[0]["vae_logvar"]).max() > 0  # the learned variance was trained
 
 
-@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
-def test_data_parallel_two_processes_gloo(tmp_path, X01):
-    X = X01[:210]  # 210 = 8 batches of 25 + 10: the last global batch is uneven
-    np.save(tmp_path / "X.npy", X)
-    # forked from this process (torch already imported): about a second, not ten
-    ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_fork_worker, args=(r, str(tmp_path))) for r in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=240)
-    hung = [p for p in procs if p.is_alive()]
-    for p in hung:
-        p.kill()
-    assert not hung, "data-parallel fit hung"
-    assert [p.exitcode for p in procs] == [0, 0]
-    assert all((tmp_path / f"mismatch{r}").exists() for r in range(2))
-    _check_ddp_results(tmp_path, X)
-
-
-@pytest.mark.slow
 def test_data_parallel_torchrun_launch(tmp_path, X01):
-    # the launch command documented in docs/scale.rst, in fresh processes
-    X = X01[:210]
+    # The launch command documented in docs/scale.rst, in fresh processes. (Not forked
+    # from the test process: a fork after torch's OpenMP pool has run can deadlock.)
+    X = X01[:210]  # 210 = 8 batches of 25 + 10: the last global batch is uneven
     np.save(tmp_path / "X.npy", X)
     tests = os.path.dirname(os.path.abspath(__file__))
     script = tmp_path / "train.py"

@@ -145,21 +145,25 @@ def test_sample_is_reproducible_and_in_range(vae):
     assert np.array_equal(np.random.get_state()[1], np_state)
 
 
-def test_elbo_below_iwae_on_held_out_data(vae, digits01):
-    X_test = digits01[1]
-    est = clone(vae)
-    est.__dict__.update({k: v for k, v in vars(vae).items() if k.endswith("_")})
-    means = {}
-    for k in (1, 5, 50):
-        est.set_params(n_importance_samples=k)
-        scores = est.score_samples(X_test)
-        assert scores.shape == (len(X_test),) and scores.dtype == np.float64
-        assert np.isfinite(scores).all() and (scores < 0).all()
-        means[k] = scores.mean()
-    assert means[1] <= means[5] <= means[50]
-    assert means[50] - means[1] < 5.0  # a bound, not something else
+def test_elbo_below_iwae_on_held_out_data(digits01):
+    X_train, X_test = digits01[0], digits01[1]
+    est = VariationalAutoencoder(max_iter=20, random_state=0).fit(X_train)
+    # One call draws one set of noise shared by all rows, so the bounds are compared in
+    # expectation: averaged over 8 noise seeds. Measured over 4 fits x 32 seeds, the
+    # IWAE-50 minus ELBO gap is 0.34-0.36 nats with a per-seed spread of 0.2-0.3.
+    means = {1: [], 50: []}
+    for seed in range(8):
+        est._noise_seed_ = seed
+        for k in means:
+            est.set_params(n_importance_samples=k)
+            scores = est.score_samples(X_test)
+            assert scores.shape == (len(X_test),) and scores.dtype == np.float64
+            assert np.isfinite(scores).all() and (scores < 0).all()
+            means[k].append(scores.mean())
+    gap = np.mean(means[50]) - np.mean(means[1])
+    assert 0.1 < gap < 5.0  # a tighter bound, not something else
     np.testing.assert_array_equal(est.score_samples(X_test[:9]), est.score_samples(X_test[:9]))
-    np.testing.assert_allclose(est.score(X_test), means[50])
+    np.testing.assert_allclose(est.score(X_test), means[50][-1])
 
 
 def test_score_samples_do_not_depend_on_other_rows(vae, digits01):
@@ -214,6 +218,8 @@ def test_bernoulli_needs_data_in_unit_interval(digits, digits01):
         vae.score_samples(X_raw)
     with pytest.raises(ValueError, match="needs input values"):
         vae.partial_fit(X_raw)
+    # encoding needs no likelihood: a scaled test set may stray outside [0, 1]
+    assert np.isfinite(vae.transform(X_raw)).all()
 
 
 def test_pickle_round_trip(vae, digits01):
