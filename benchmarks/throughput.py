@@ -104,7 +104,7 @@ def build(name, *, n_components, batch_size, epochs, device, seed, image_shape,
         layer = skae.Autoencoder(hidden_layer_sizes=(), code_activation="sigmoid", lr=1e-2,
                                  max_iter=epochs, n_iter_no_change=epochs + 1,
                                  batch_size=batch_size, device=device,
-                                 mixed_precision=mixed_precision)
+                                 mixed_precision=mixed_precision or False)
         return skae.StackedAutoencoder(hidden_layer_sizes=(256,), layer_estimator=layer,
                                        **common)
     return getattr(skae, name)(**common)

@@ -168,10 +168,11 @@ def test_rbm_digits_nudge_and_quick_run():
 def test_throughput_quick(tmp_path):
     tp = _load("throughput")
     path = tmp_path / "tp.json"
-    rows = tp.main(["--quick", "--no-progress", "--estimators", "ae,mlp",
+    # stacked: its layer estimator is built by the script, without mixed precision
+    rows = tp.main(["--quick", "--no-progress", "--estimators", "ae,stacked,mlp",
                     "--batch-sizes", "128", "512", "--device", "cpu", "--json", str(path)])
-    assert [(r["estimator"], r["device"]) for r in rows] == [("Autoencoder", "cpu"),
-                                                             ("MLPRegressor", "cpu")]
+    assert [(r["estimator"], r["device"]) for r in rows] == [
+        ("Autoencoder", "cpu"), ("StackedAutoencoder", "cpu"), ("MLPRegressor", "cpu")]
     for r in rows:
         for key in ("fit_128", "fit_512", "transform"):
             assert np.isfinite(r[key]) and r[key] > 0
