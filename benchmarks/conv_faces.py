@@ -32,7 +32,7 @@ reconstruction, the noisy inputs, each method's output on them) and
 
 Usage::
 
-    python benchmarks/conv_faces.py                  # 32x32 faces + MNIST, ~10 min on 2 cores
+    python benchmarks/conv_faces.py                  # 32x32 faces + MNIST, ~75 s on 2 cores
     python benchmarks/conv_faces.py --size 64 --no-mnist
     python benchmarks/conv_faces.py --device cuda --mnist-n-train 0
     python benchmarks/conv_faces.py --quick          # smoke run, under a minute

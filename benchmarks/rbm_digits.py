@@ -22,7 +22,7 @@ about 0.78.
 
 Usage::
 
-    python benchmarks/rbm_digits.py                   # about 2 minutes on 2 cores
+    python benchmarks/rbm_digits.py                   # about 4 minutes on 2 cores
     python benchmarks/rbm_digits.py --estimators rbm,sparse,cae
     python benchmarks/rbm_digits.py --json benchmarks/results/rbm_digits.json
     python benchmarks/rbm_digits.py --quick           # seconds: 150 digits, 2 epochs
