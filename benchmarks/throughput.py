@@ -85,9 +85,8 @@ def build(name, *, n_components, batch_size, epochs, device, seed, image_shape,
           mixed_precision=False):
     """An estimator that runs exactly ``epochs`` epochs; None if unavailable."""
     common = dict(n_components=n_components, batch_size=batch_size, max_iter=epochs,
-                  n_iter_no_change=epochs + 1, random_state=seed, device=device)
-    if mixed_precision:
-        common["mixed_precision"] = mixed_precision
+                  n_iter_no_change=epochs + 1, random_state=seed, device=device,
+                  mixed_precision=mixed_precision)
     if name == "MLPRegressor":
         return MLPRegressorAutoencoder(n_components, hidden_layer_sizes=(256,),
                                        batch_size=batch_size, max_iter=epochs,
@@ -104,7 +103,7 @@ def build(name, *, n_components, batch_size, epochs, device, seed, image_shape,
         layer = skae.Autoencoder(hidden_layer_sizes=(), code_activation="sigmoid", lr=1e-2,
                                  max_iter=epochs, n_iter_no_change=epochs + 1,
                                  batch_size=batch_size, device=device,
-                                 mixed_precision=mixed_precision or False)
+                                 mixed_precision=mixed_precision)
         return skae.StackedAutoencoder(hidden_layer_sizes=(256,), layer_estimator=layer,
                                        **common)
     return getattr(skae, name)(**common)
@@ -180,7 +179,7 @@ def main(argv=None):
         bar.set_postfix_str(f"{name} on {dev}")
         kw = dict(n_components=args.n_components, epochs=args.epochs, device=dev,
                   image_shape=image_shape,
-                  mixed_precision=None if name in SKLEARN else args.mixed_precision)
+                  mixed_precision=args.mixed_precision or False)
         if build(name, batch_size=128, seed=0, **kw) is None:
             skipped.append((name, f"skae.{name} is not in this version of skae"
                             if image_shape else "needs square images"))

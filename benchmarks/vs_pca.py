@@ -26,8 +26,8 @@ Methods (``--estimators`` picks a subset, by name, case-insensitive):
 * ``Autoencoder``, ``SparseAutoencoder``, ``DenoisingAutoencoder``,
   ``ContractiveAutoencoder``, ``StackedAutoencoder``, ``VariationalAutoencoder``
   (posterior-mean codes) with their default architectures, and ``ConvAutoencoder``
-  and ``ConvVariationalAutoencoder`` (default filters 16-32-64-128, strides
-  2,2,1,1) on image data;
+  and ``ConvVariationalAutoencoder`` (default filters 16-32-64-128, all
+  strides 2) on image data;
 * reference classifiers, in a second table: ``raw`` (LogisticRegression and SVC on
   the scaled pixels) and ``StackedAutoencoderClassifier`` (``hidden_layer_sizes=
   (256, n_components)``, pretrained then fine-tuned with its own softmax layer).

@@ -660,7 +660,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         score : float
             Mean of :meth:`score_samples`.
         """
-        return float(np.mean(self.score_samples(X)))
+        return super().score(X, y)  # overridden for its documentation only
 
     def sample(self, n_samples=1, random_state=None, *, return_mean=True):
         """Generate new data: draw :math:`z \\sim \\mathcal N(0, I)` and decode.
