@@ -32,6 +32,7 @@ from . import _distributed
 from .engine import ArrayDataset, AutoencoderNet, LazyArray, LazyDataset, seeded
 from .exceptions import TrainingDivergedError
 from .nn import ACTIVATIONS, MLPAutoencoderModule, ReconstructionLoss
+from .penalties import L2WeightPenalty
 
 OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -200,15 +201,18 @@ class NetEstimatorMixin:
         """Extra ``(name, callback)`` pairs a variant needs; they run before stopping."""
         return []
 
+    def _with_weight_decay(self, penalties) -> tuple:
+        """``penalties`` plus the L2 term of ``weight_decay`` (when non-zero)."""
+        penalties = tuple(penalties)
+        if self.weight_decay:
+            penalties += (L2WeightPenalty(self.weight_decay),)
+        return penalties
+
     def _make_net(self, module, *, criterion, penalties, n_samples, device, train_split,
                   early_stopping):
         """The engine configured from the estimator's training parameters."""
         opt_cls, opt_kwargs = OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
         kwargs = {f"optimizer__{k}": v for k, v in opt_kwargs.items()}
-        if self.weight_decay:
-            # Decay the weights only: shrinking biases does not regularise.
-            kwargs["optimizer__weight_decay"] = self.weight_decay
-            kwargs["optimizer__param_groups"] = [("*bias", {"weight_decay": 0.0})]
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         callbacks += self._build_callbacks()
         monitor = ("valid_" if early_stopping else "train_") + self._stopping_metric
@@ -227,7 +231,7 @@ class NetEstimatorMixin:
         return AutoencoderNet(
             module,
             criterion=criterion,
-            penalties=penalties,
+            penalties=self._with_weight_decay(penalties),
             optimizer=opt_cls,
             lr=self.lr,
             max_epochs=self.max_iter,
@@ -380,7 +384,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "code_activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
-        "loss": [StrOptions({"mse", "bce"})],
+        "loss": [StrOptions({"mse", "bce", "auto"})],
         **NetEstimatorMixin._parameter_constraints,
     }
 
@@ -393,10 +397,11 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             activation=self.activation,
             code_activation=self.code_activation,
             output_activation=self.output_activation_,
+            decoder_norm=getattr(self, "decoder_norm", None),
         )
 
     def _build_criterion(self) -> torch.nn.Module:
-        return ReconstructionLoss(self.loss)
+        return ReconstructionLoss(self.reconstruction_loss_)
 
     def _build_penalties(self) -> list:
         return []
@@ -405,9 +410,26 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         return None
 
     # ------------------------------------------------------------ validation
+    @staticmethod
+    def _in_unit_interval(X) -> bool:
+        return bool(X.size) and X.min() >= 0.0 and X.max() <= 1.0
+
+    def _resolve_loss(self, X) -> None:
+        """Set ``reconstruction_loss_``: ``loss``, with ``"auto"`` chosen from ``X``.
+
+        ``"auto"`` is binary cross-entropy for data in [0, 1] (pixels, MinMaxScaler
+        output: the loss of Vincent et al. and Rifai et al. for such data, whose
+        gradient does not vanish where a sigmoid output saturates) and the squared
+        error otherwise. Called once, on the first fit, before anything is built.
+        """
+        loss = self.loss
+        if loss == "auto":
+            loss = "bce" if self._in_unit_interval(X) else "mse"
+        self.reconstruction_loss_ = loss
+
     def _resolve_output_activation(self, X: np.ndarray) -> str:
         choice = self.output_activation
-        if self.loss == "bce":
+        if self.reconstruction_loss_ == "bce":
             if choice not in ("auto", "sigmoid"):
                 raise ValueError(
                     f"loss='bce' needs a sigmoid output; got output_activation={choice!r}. "
@@ -418,14 +440,16 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             return choice
         # Data in [0, 1] (pixels, MinMaxScaler output) get a sigmoid output; anything
         # else (e.g. standardised data) a linear one.
-        return "sigmoid" if X.size and X.min() >= 0.0 and X.max() <= 1.0 else "identity"
+        return "sigmoid" if self._in_unit_interval(X) else "identity"
 
-    def _check_loss_range(self, X: np.ndarray, fitted: bool = True):
-        # fitted: X is scored by, or continues training, an already fitted model
-        if self.loss == "bce" and X.size and (X.min() < 0.0 or X.max() > 1.0):
+    def _check_loss_range(self, X: np.ndarray):
+        """Binary cross-entropy compares with values in [0, 1] only."""
+        if self.reconstruction_loss_ == "bce" and X.size and (X.min() < 0.0 or X.max() > 1.0):
+            chosen = " (chosen by loss='auto' from the training data)" if self.loss == "auto" else ""
             raise ValueError(
-                "loss='bce' needs input values in [0, 1], but X lies in "
-                f"[{X.min():.4g}, {X.max():.4g}]. Scale it (e.g. MinMaxScaler) or use loss='mse'."
+                f"The reconstruction loss is binary cross-entropy{chosen}, which needs input "
+                f"values in [0, 1], but X lies in [{X.min():.4g}, {X.max():.4g}]. Scale it "
+                "(e.g. MinMaxScaler(clip=True)) or use loss='mse'."
             )
 
     # ------------------------------------------------------------------- fit
@@ -441,7 +465,9 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
 
     def _fit_unchecked(self, X, *, incremental: bool, first_call: bool):
         X = self._validate_X(X, reset=first_call)
-        self._check_loss_range(X, fitted=not first_call)
+        if first_call:
+            self._resolve_loss(X)
+        self._check_loss_range(X)
         X32 = model_input(X)
         seen = 0 if first_call else self.n_samples_seen_
         if not first_call:
@@ -451,7 +477,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             # penalty weights take effect; the architecture and noise stay as first fit.
             if net.lr != self.lr:
                 net.set_params(lr=self.lr)
-            net.penalties = tuple(self._build_penalties())
+            net.penalties = self._with_weight_decay(self._build_penalties())
             with seeded(seed, net.device):
                 net.partial_fit(make_dataset(X32), epochs=1)
             self.n_samples_seen_ = seen + len(X32)

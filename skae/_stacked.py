@@ -436,7 +436,7 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         rng = self._shared_random_state(self.random_state, check_random_state(self.random_state))
         X32 = model_input(X)
         self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
-        loss = getattr(self.estimators_[0], "loss", "mse")
+        loss = getattr(self.estimators_[0], "reconstruction_loss_", "mse")
         net = self._train(
             _unrolled_module(self.estimators_),
             ReconstructionLoss(loss),

@@ -504,13 +504,14 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         return [("kl_schedule", KLSchedule(self.kl_warmup))]
 
     # ------------------------------------------------------------ validation
-    def _resolve_output_activation(self, X):
+    def _resolve_loss(self, X):
         likelihood = self.likelihood
         if likelihood == "auto":
-            in_01 = X.size and X.min() >= 0.0 and X.max() <= 1.0
-            likelihood = "bernoulli" if in_01 else "gaussian"
+            likelihood = "bernoulli" if self._in_unit_interval(X) else "gaussian"
         self.likelihood_ = likelihood
-        return "sigmoid" if likelihood == "bernoulli" else "identity"
+
+    def _resolve_output_activation(self, X):
+        return "sigmoid" if self.likelihood_ == "bernoulli" else "identity"
 
     def _check_range(self, X, likelihood):
         if likelihood == "bernoulli" and X.size and (X.min() < 0.0 or X.max() > 1.0):
@@ -520,8 +521,8 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
                 "likelihood='gaussian'."
             )
 
-    def _check_loss_range(self, X, fitted=True):
-        self._check_range(X, self.likelihood_ if fitted else self.likelihood)
+    def _check_loss_range(self, X):
+        self._check_range(X, self.likelihood_)
 
     def _set_fitted(self, net, X32):
         super()._set_fitted(net, X32)

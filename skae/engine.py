@@ -518,11 +518,27 @@ class AutoencoderNet(NeuralNet):
         return rt["scaler"]
 
     # -- loss --------------------------------------------------------------------------
+    def penalty_scale(self, y_true) -> float:
+        """Factor applied to every penalty: 1 / the criterion's ``terms_per_sample``.
+
+        Penalty weights follow the papers, whose objectives sum the reconstruction
+        error over the features of a sample. A criterion that averages over them
+        instead (:class:`~skae.nn.ReconstructionLoss`) says over how many; dividing
+        the penalties by that number makes the loss the papers' objective divided
+        by ``n_features``, which leaves Adam's steps as they would be on the papers'
+        scale. Criteria without ``terms_per_sample`` (summed likelihoods,
+        classification losses) get 1.
+        """
+        per_sample = getattr(self.criterion_, "terms_per_sample", None)
+        return 1.0 if per_sample is None else 1.0 / per_sample(y_true)
+
     def get_loss_terms(self, y_pred, y_true, X=None, training=False):
         """Return ``[criterion, *penalties]`` as a list of scalar tensors."""
         terms = [self.criterion_(y_pred, y_true)]
-        for penalty in self.penalties:
-            terms.append(penalty(y_pred, X, self.module_))
+        if self.penalties:
+            scale = self.penalty_scale(y_true)
+            for penalty in self.penalties:
+                terms.append(penalty(y_pred, X, self.module_) * scale)
         return terms
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

@@ -18,6 +18,7 @@ __all__ = [
     "ACTIVATIONS",
     "AEOutput",
     "BlockAutoencoderModule",
+    "FixedNormLinear",
     "MLPAutoencoderModule",
     "Penalty",
     "ReconstructionLoss",
@@ -94,6 +95,43 @@ class Penalty:
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({params})"
+
+
+class FixedNormLinear(nn.Linear):
+    """Linear layer whose weight columns (one per input unit) have a fixed L2 norm.
+
+    ``y = x W^T + b`` with every column :math:`W_{:, j} = \\text{norm} \\cdot
+    V_{:, j} / \\lVert V_{:, j} \\rVert` of the stored ``weight`` :math:`V`. Used as
+    the first decoder layer of a sparse autoencoder: it is the constraint
+    dictionary learning puts on its atoms. Without it a sparsity penalty on the
+    code can be met by shrinking the code and growing the decoder by the same
+    factor, which leaves the reconstruction unchanged but the codes ever smaller.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        As in :class:`torch.nn.Linear`.
+    norm : float, default=1.0
+        The norm of every column.
+    bias : bool, default=True
+        As in :class:`torch.nn.Linear`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, norm: float = 1.0,
+                 bias: bool = True):
+        super().__init__(in_features, out_features, bias=bias)
+        self.norm = float(norm)
+
+    def normalized_weight(self) -> torch.Tensor:
+        """The weight actually applied (columns rescaled to ``norm``)."""
+        scale = self.norm / self.weight.norm(dim=0, keepdim=True).clamp_min(1e-12)
+        return self.weight * scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.normalized_weight(), self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, norm={self.norm}"
 
 
 def _dense_stack(sizes: Sequence[int], activation: str, last_activation: str | None):
@@ -176,6 +214,9 @@ class MLPAutoencoderModule(BlockAutoencoderModule):
         shallow autoencoder ``input -> code -> output``.
     activation, code_activation, output_activation : str
         Keys of :data:`ACTIVATIONS`.
+    decoder_norm : float or None, default=None
+        When set, the first decoder layer (the one reading the code) is a
+        :class:`FixedNormLinear` whose columns have this norm.
     """
 
     def __init__(
@@ -186,11 +227,17 @@ class MLPAutoencoderModule(BlockAutoencoderModule):
         activation: str = "relu",
         code_activation: str = "identity",
         output_activation: str = "identity",
+        decoder_norm: float | None = None,
     ):
         hidden = [int(h) for h in hidden_layer_sizes]
+        decoder = _dense_stack([n_components, *hidden[::-1], n_features], activation, None)
+        if decoder_norm is not None:
+            first = decoder[0][0]
+            decoder[0][0] = FixedNormLinear(first.in_features, first.out_features,
+                                            norm=decoder_norm)
         super().__init__(
             _dense_stack([n_features, *hidden, n_components], activation, code_activation),
-            _dense_stack([n_components, *hidden[::-1], n_features], activation, None),
+            decoder,
             make_activation(output_activation),
         )
 
@@ -207,6 +254,9 @@ class ReconstructionLoss(nn.Module):
 
     The value is a mean over samples and features, so it does not grow with the
     input dimension; :meth:`per_sample` gives the mean over features per sample.
+    Papers sum the reconstruction over the features of a sample instead:
+    :meth:`terms_per_sample` is the factor between the two, by which the training
+    engine divides every penalty, so penalty weights keep their published meaning.
     """
 
     def __init__(self, loss: str = "mse"):
@@ -214,6 +264,11 @@ class ReconstructionLoss(nn.Module):
         if loss not in ("mse", "bce"):
             raise ValueError(f"loss must be 'mse' or 'bce', got {loss!r}.")
         self.loss = loss
+
+    @staticmethod
+    def terms_per_sample(target: torch.Tensor) -> int:
+        """Entries of one sample the loss averages over (papers sum over them)."""
+        return max(1, target[0].numel()) if len(target) else 1
 
     def elementwise(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
         """The loss of every entry, of the shape of ``target``."""

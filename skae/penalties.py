@@ -11,7 +11,13 @@ import torch
 
 from .nn import AEOutput, Penalty
 
-__all__ = ["ContractivePenalty", "KLSparsityPenalty", "L1ActivityPenalty", "kl_bernoulli"]
+__all__ = [
+    "ContractivePenalty",
+    "KLSparsityPenalty",
+    "L1ActivityPenalty",
+    "L2WeightPenalty",
+    "kl_bernoulli",
+]
 
 
 def _penalised_layers(output: AEOutput, layers: str):
@@ -63,7 +69,11 @@ class KLSparsityPenalty(Penalty):
 
 
 class L1ActivityPenalty(Penalty):
-    """``weight * mean |h|`` over samples and units, summed over the penalised layers."""
+    """``weight * mean_i sum_j |h_ij|``: per sample, summed over the units of the penalised layers.
+
+    Summed over the units like the KL penalty (and the papers' activity
+    penalties), averaged over the samples of the batch.
+    """
 
     name = "sparsity"
 
@@ -74,7 +84,7 @@ class L1ActivityPenalty(Penalty):
     def __call__(self, output, X, module):
         total = 0.0
         for h in _penalised_layers(output, self.layers):
-            total = total + h.abs().mean()
+            total = total + h.abs().flatten(1).sum(dim=1).mean()
         return self.weight * total
 
 
@@ -210,3 +220,26 @@ class ContractivePenalty(Penalty):
         if self.weight == 0:
             return output.code.new_zeros(())
         return self.weight * self.per_sample(output, X, module).mean()
+
+
+class L2WeightPenalty(Penalty):
+    """``weight / 2 * sum ||W||^2`` over the weight matrices and kernels of the module.
+
+    L2 weight decay written as a term of the loss, as the papers write it (UFLDL's
+    :math:`\\frac{\\lambda}{2} \\sum_l \\lVert W_l \\rVert_F^2`), so it means the same
+    with every optimizer (Adam's ``weight_decay`` adds the same gradient; AdamW's
+    decoupled decay does not). Only parameters with two or more dimensions that are
+    being trained count: biases, normalisation scales, learned variances and frozen
+    layers are not decayed.
+    """
+
+    name = "weight_decay"
+
+    def __init__(self, weight=1e-4):
+        self.weight = float(weight)
+
+    def __call__(self, output, X, module):
+        params = [p for p in module.parameters() if p.ndim >= 2 and p.requires_grad]
+        if not params or self.weight == 0:
+            return output.code.new_zeros(()) if hasattr(output, "code") else X.new_zeros(())
+        return 0.5 * self.weight * torch.stack([p.square().sum() for p in params]).sum()

@@ -65,7 +65,7 @@ def test_penalty_changes_what_is_learned(data):
     with seeded(0):
         plain = make_net(max_epochs=40).fit(data)
     with seeded(0):
-        shrunk = make_net(max_epochs=40, penalties=[CodeL2(10.0)]).fit(data)
+        shrunk = make_net(max_epochs=40, penalties=[CodeL2(60.0)]).fit(data)
     with torch.no_grad():
         c_plain = plain.module_.encode(data.X).square().mean()
         c_shrunk = shrunk.module_.encode(data.X).square().mean()
@@ -144,3 +144,38 @@ def test_seeded_restores_global_state():
 def test_penalty_names_must_be_distinct():
     with pytest.raises(ValueError, match="distinct names"):
         make_net(penalties=[CodeL2(1.0), CodeL2(2.0)])
+
+
+def test_penalties_are_scaled_to_the_papers_convention(data):
+    # Penalty weights are relative to the reconstruction summed over the features;
+    # the engine reports the per-feature mean, so it divides each penalty by n_features.
+    net = make_net(penalties=[CodeL2(0.5)], max_epochs=1)
+    net.initialize()
+    X = data.X[:32]
+    with torch.no_grad():
+        out = net.module_(X)
+        recon, pen = net.get_loss_terms(out, X, X=X)
+    assert pen.item() == pytest.approx(0.5 * out.code.square().mean().item() / X.shape[1])
+    assert recon.item() == pytest.approx(torch.nn.functional.mse_loss(out.reconstruction,
+                                                                      X).item())
+    # so the loss is the papers' objective divided by n_features
+    paper = ((out.reconstruction - X).square().sum(1).mean()
+             + 0.5 * out.code.square().mean())
+    assert (recon + pen).item() == pytest.approx(paper.item() / X.shape[1], rel=1e-5)
+    # a criterion that already sums over the features (VAE) gets no scaling
+    assert AutoencoderNet(net.module_, criterion=torch.nn.CrossEntropyLoss).initialize() \
+        .penalty_scale(torch.zeros(4, dtype=torch.long)) == 1.0
+
+
+def test_l2_weight_penalty_is_half_lambda_sum_of_squared_weights():
+    from skae.penalties import L2WeightPenalty
+
+    module = MLPAutoencoderModule(6, 2, hidden_layer_sizes=(5,))
+    module.decoder[0][0].weight.requires_grad_(False)  # frozen: not decayed
+    out = module(torch.rand(3, 6))
+    expected = sum(p.square().sum() for n, p in module.named_parameters()
+                   if n.endswith("weight") and p.requires_grad)
+    value = L2WeightPenalty(0.2)(out, None, module)
+    assert value.item() == pytest.approx(0.1 * expected.item())
+    value.backward()
+    assert all(p.grad is None for n, p in module.named_parameters() if n.endswith("bias"))
