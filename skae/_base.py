@@ -60,7 +60,8 @@ def available_devices() -> list:
 
 
 def _device_error(device, reason: str) -> ValueError:
-    names = ", ".join(repr(d) for d in [*available_devices(), "auto"])
+    names = [repr(d) for d in [*available_devices(), "auto"]]
+    names = ", ".join(names[:-1]) + " and " + names[-1]
     return ValueError(f"device={device!r} {reason}. The devices available here are {names}.")
 
 

@@ -346,7 +346,10 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
     hidden_layer_sizes : int or sequence of int, default=(256,)
         Sizes of the layers below the code, input side first.
     layer_estimator : estimator or None, default=None
-        Unfitted skae autoencoder trained at each level, cloned per layer with
+        Unfitted fully connected skae autoencoder (:class:`Autoencoder`,
+        :class:`SparseAutoencoder`, :class:`DenoisingAutoencoder`,
+        :class:`ContractiveAutoencoder` or a subclass; others are rejected before
+        training) trained at each level, cloned per layer with
         ``n_components`` set to the layer's size, ``hidden_layer_sizes=()`` (every
         layer is shallow, whatever the estimator says) and a ``random_state`` drawn
         from this estimator's. Its other settings (noise, sparsity, loss,
@@ -374,7 +377,8 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         The unrolled network (``net_.module_`` is a
         :class:`StackedAutoencoderModule`), fine-tuned when ``fine_tune=True``.
     n_iter_ : int
-        Number of fine-tuning epochs run (0 without fine-tuning).
+        Number of fine-tuning epochs run (0 without fine-tuning, or when Ctrl-C
+        interrupted the first fine-tuning epoch: the pretrained stack is kept).
     loss_curve_ : list of float
         Fine-tuning loss per epoch.
     validation_loss_curve_ : list of float

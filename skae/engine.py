@@ -452,7 +452,7 @@ class AutoencoderNet(NeuralNet):
     -----
     **Divergence.** Training stops at once with
     :class:`skae.exceptions.TrainingDivergedError` when a batch loss is NaN or
-    infinite, or when a training batch loss exceeds :data:`DIVERGENCE_FACTOR`
+    infinite, or when a training batch loss exceeds :data:`skae.engine.DIVERGENCE_FACTOR`
     (10,000) times the absolute value of the first batch loss of the same
     training call (a loss that explodes while staying finite, which models with
     bounded activations do instead of overflowing).
@@ -657,8 +657,9 @@ class AutoencoderNet(NeuralNet):
 
     # -- training calls ----------------------------------------------------------------
     def _training_seed(self) -> int:
-        if self.random_state is not None:
-            return int(self.random_state)
+        seed = getattr(self, "random_state", None)  # None also for nets pickled before it
+        if seed is not None:
+            return int(seed)
         return int(torch.randint(2**62, (1,)))
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
