@@ -7,7 +7,7 @@ from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder
 from ._stacked import StackedAutoencoder, StackedAutoencoderClassifier
 from ._variational import VariationalAutoencoder
-from .exceptions import TrainingDivergedError
+from .exceptions import OvercompleteCodeWarning, TrainingDivergedError
 
 __version__ = "0.1.0"
 
@@ -17,6 +17,7 @@ __all__ = [
     "ConvAutoencoder",
     "ConvVariationalAutoencoder",
     "DenoisingAutoencoder",
+    "OvercompleteCodeWarning",
     "SparseAutoencoder",
     "StackedAutoencoder",
     "StackedAutoencoderClassifier",

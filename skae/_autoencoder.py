@@ -88,11 +88,16 @@ default="adam"
         long fits, mostly on GPUs. ``net_.module_`` stays the plain module (it
         pickles as usual); inference runs eagerly.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, the validation split and any noise,
-        without touching the global torch or numpy random state. Pass an int for
-        reproducible results across calls.
+        Seeds weight initialisation, shuffling, the validation split and any noise.
+        The global torch random state is never changed, in any thread. An int (or
+        a RandomState instance, which is advanced) leaves the global numpy state
+        alone too and makes results reproducible across calls; ``None`` draws the
+        seeds from numpy's global random state, which that advances (scikit-learn's
+        convention).
     verbose : int, default=0
-        Print a per-epoch table when > 0.
+        0: silent. 1: a progress bar over the epochs (:class:`skae.callbacks.ProgressBar`,
+        a widget in notebooks) with the current loss and each penalty term. 2 or
+        more: a per-epoch table (skorch's ``PrintLog``).
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks (copied at fit time, so the originals stay untouched).
 
@@ -126,9 +131,24 @@ default="adam"
     Notes
     -----
     Computation is in float32; float64 input gives float64 output (the values are
-    float32 precision). A loss that becomes NaN or infinite raises
-    :class:`skae.exceptions.TrainingDivergedError` and leaves the estimator
+    float32 precision); float64 values beyond float32's range are rejected. A loss
+    that becomes NaN or infinite, or grows beyond 10,000 times its first value,
+    raises :class:`skae.exceptions.TrainingDivergedError` and leaves the estimator
     unfitted.
+
+    The code is meant to be smaller than the input: ``fit`` warns
+    (:class:`skae.exceptions.OvercompleteCodeWarning`) when ``n_components >=
+    n_features``, because such a network can learn the identity map. The
+    regularised variants (sparse, denoising, contractive) do not warn: their
+    penalty or noise is what keeps an overcomplete code useful.
+
+    Ctrl-C (:class:`KeyboardInterrupt`) during ``fit`` or ``partial_fit`` always
+    reaches the caller (so scripts, grid searches and cross-validation stop). The
+    estimator keeps the epochs that completed: it is fitted with the weights at
+    the end of the last complete epoch (the best epoch's with
+    ``early_stopping=True``), ``n_iter_ == len(loss_curve_)`` and
+    ``n_samples_seen_`` counts the completed ``partial_fit`` calls, or it is left
+    unfitted when no epoch completed.
 
     Examples
     --------
@@ -192,3 +212,5 @@ default="adam"
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+
+    _undercomplete = True

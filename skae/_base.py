@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,10 +28,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
+from skorch.utils import noop
 
 from . import _distributed
 from .engine import ArrayDataset, AutoencoderNet, LazyArray, LazyDataset, seeded
-from .exceptions import TrainingDivergedError
+from .exceptions import OvercompleteCodeWarning, TrainingDivergedError
 from .nn import ACTIVATIONS, MLPAutoencoderModule, ReconstructionLoss
 from .penalties import L2WeightPenalty
 
@@ -44,26 +46,51 @@ OPTIMIZERS = {
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
+def available_devices() -> list:
+    """The ``device`` values this machine's PyTorch can train on (besides ``"auto"``)."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    xpu = getattr(torch, "xpu", None)
+    if xpu is not None and xpu.is_available():
+        names.append("xpu")
+    return names
+
+
+def _device_error(device, reason: str) -> ValueError:
+    names = [repr(d) for d in [*available_devices(), "auto"]]
+    names = ", ".join(names[:-1]) + " and " + names[-1]
+    return ValueError(f"device={device!r} {reason}. The devices available here are {names}.")
+
+
 def resolve_device(device: str) -> str:
-    """Map ``"auto"`` to ``"cuda"``/``"cpu"`` and check that the device exists."""
+    """Map ``"auto"`` to ``"cuda"``/``"cpu"`` and check that the device can be used.
+
+    Anything this PyTorch build cannot train on here (a device type without
+    hardware or support, such as ``"mps"`` off Apple silicon, ``"xla"`` or
+    ``"meta"``) gets a ValueError naming the available devices, before any work.
+    """
     if device == "auto":
         return _distributed.local_device("cuda") if torch.cuda.is_available() else "cpu"
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ValueError(
-            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', "
-            "'cuda:N' or 'auto'."
-        ) from None
+        raise _device_error(device, "is not a valid torch device") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this "
-            "machine; use device='auto' (CUDA when available, else CPU) or 'cpu'."
-        )
+        raise _device_error(device, "was requested but CUDA is not available on this machine")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) are visible."
-        )
+        raise _device_error(
+            device, f"is not visible: only {torch.cuda.device_count()} CUDA device(s) are")
+    known = {d.split(":")[0] for d in available_devices()}
+    if dev.type not in known:
+        raise _device_error(device, "cannot be used by this PyTorch build on this machine")
+    try:  # e.g. a device index that does not exist
+        torch.empty(1, device=dev)
+    except (RuntimeError, AssertionError) as exc:
+        raise _device_error(device, f"cannot be used ({exc})") from None
     # inside a torch.distributed group, a plain "cuda" is this process's GPU
     return _distributed.local_device(str(dev))
 
@@ -93,6 +120,26 @@ def resolve_precision(mixed_precision, device: str):
             "(or True, which picks the supported one)."
         )
     return mixed_precision
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32_range(X, name: str = "X"):
+    """Raise a ValueError if float64 ``X`` (ndarray or LazyArray) overflows float32.
+
+    skae computes in float32, where such values become infinite (NaN results).
+    """
+    if np.dtype(X.dtype) != np.float64 or not X.size:
+        return
+    lo, hi = float(X.min()), float(X.max())
+    if hi > _FLOAT32_MAX or lo < -_FLOAT32_MAX:
+        big = hi if hi > -lo else lo
+        raise ValueError(
+            f"Input {name} contains a value too large for float32, the precision skae "
+            f"computes in ({big:.4g}; float32 ends at +-{_FLOAT32_MAX:.4g}), which would "
+            "become infinite. Rescale the data (e.g. with StandardScaler or MinMaxScaler)."
+        )
 
 
 def _as_float32(X: np.ndarray) -> np.ndarray:
@@ -208,13 +255,21 @@ class NetEstimatorMixin:
             penalties += (L2WeightPenalty(self.weight_decay),)
         return penalties
 
+    #: Label of the progress bar (``verbose=1``); the class name when None.
+    _progress_desc = None
+
     def _make_net(self, module, *, criterion, penalties, n_samples, device, train_split,
-                  early_stopping):
+                  early_stopping, random_state=None):
         """The engine configured from the estimator's training parameters."""
         opt_cls, opt_kwargs = OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
         kwargs = {f"optimizer__{k}": v for k, v in opt_kwargs.items()}
-        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
-        callbacks += self._build_callbacks()
+        verbose = int(self.verbose)
+        if verbose == 1:
+            kwargs["callbacks__progress_bar__desc"] = self._progress_desc or type(self).__name__
+        # The variant's own bookkeeping (e.g. the VAE's ELBO) runs before the user's
+        # callbacks, so an epoch's record is complete when a user callback sees it.
+        callbacks = list(self._build_callbacks())
+        callbacks += [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         monitor = ("valid_" if early_stopping else "train_") + self._stopping_metric
         callbacks.append(
             (
@@ -225,6 +280,8 @@ class NetEstimatorMixin:
                     threshold=self.tol,
                     threshold_mode="rel",
                     load_best=early_stopping,
+                    # its messages would break the progress bar's line
+                    sink=noop if verbose == 1 else print,
                 ),
             )
         )
@@ -238,10 +295,11 @@ class NetEstimatorMixin:
             batch_size=min(self.batch_size, n_samples),
             train_split=train_split,
             callbacks=callbacks,
-            verbose=self.verbose,
+            verbose=verbose,
             device=device,
             mixed_precision=resolve_precision(self.mixed_precision, device),
             compile=bool(self.compile),
+            random_state=random_state,
             **kwargs,
         )
 
@@ -275,10 +333,14 @@ class NetEstimatorMixin:
         copied: their shape and dtype are checked, and their values are scanned
         chunk by chunk for NaN/infinity (recording the range for ``min()`` /
         ``max()``). Everything else goes through scikit-learn's ``validate_data``.
+        Either way, float64 values beyond float32's range are rejected.
         """
         if not is_lazy(X):
-            return validate_data(self, X, reset=reset, dtype=list(_FLOAT_DTYPES))
-        return self._validate_lazy(X, reset)
+            X = validate_data(self, X, reset=reset, dtype=list(_FLOAT_DTYPES))
+        else:
+            X = self._validate_lazy(X, reset)
+        check_float32_range(X)
+        return X
 
     def _validate_lazy(self, X, reset: bool) -> LazyArray:
         name = type(self).__name__
@@ -353,6 +415,7 @@ class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=list(_FLOAT_DTYPES), input_name="X")
+        check_float32_range(Z)
         if Z.shape[1] != self.n_components:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
@@ -409,6 +472,23 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     def _build_corruption(self, X: np.ndarray):
         return None
 
+    #: Warn at fit when the code is not smaller than the input (the variants whose
+    #: only regularisation is the bottleneck).
+    _undercomplete = False
+
+    def _check_code_size(self, n_features: int):
+        if self._undercomplete and self.n_components >= n_features:
+            warnings.warn(
+                f"{type(self).__name__} is undercomplete by design, but n_components="
+                f"{self.n_components} >= n_features={n_features}: with a code at least as "
+                "large as the input, the network can learn the identity map (copy its "
+                "input) instead of useful features. Use n_components < n_features, or "
+                "SparseAutoencoder, DenoisingAutoencoder or ContractiveAutoencoder for an "
+                "overcomplete code.",
+                OvercompleteCodeWarning,
+                stacklevel=6,  # the caller of fit (under _fit_context)
+            )
+
     # ------------------------------------------------------------ validation
     @staticmethod
     def _in_unit_interval(X) -> bool:
@@ -455,8 +535,15 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------- fit
     def _fit(self, X, *, incremental: bool):
         first_call = not incremental or not self.__sklearn_is_fitted__()
+        if first_call:
+            self._reset_fitted()  # nothing of an earlier fit survives a new one
         try:
             return self._fit_unchecked(X, incremental=incremental, first_call=first_call)
+        except KeyboardInterrupt:
+            # _fit_unchecked recorded the completed epochs, if there were any
+            if first_call and not self.__sklearn_is_fitted__():
+                self._reset_fitted()
+            raise
         except BaseException as exc:
             # Never leave a half-fitted estimator that claims to be fitted.
             if first_call or isinstance(exc, TrainingDivergedError):
@@ -469,49 +556,64 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             self._resolve_loss(X)
         self._check_loss_range(X)
         X32 = model_input(X)
-        seen = 0 if first_call else self.n_samples_seen_
         if not first_call:
-            seed = self._rng.randint(np.iinfo(np.int32).max)
             net = self.net_
             # set_params between calls: the learning rate (optimizer state kept) and the
             # penalty weights take effect; the architecture and noise stay as first fit.
             if net.lr != self.lr:
                 net.set_params(lr=self.lr)
             net.penalties = self._with_weight_decay(self._build_penalties())
-            with seeded(seed, net.device):
+            net.random_state = self._rng.randint(np.iinfo(np.int32).max)
+            n_epochs = len(net.history)
+            try:
                 net.partial_fit(make_dataset(X32), epochs=1)
-            self.n_samples_seen_ = seen + len(X32)
-            return self._set_fitted(net, X32)
+            except KeyboardInterrupt:
+                # the epoch completed and the interrupt came after it: count it
+                if len(net.history) > n_epochs:
+                    self._record_fit(net, X32, self.n_samples_seen_ + len(X32))
+                raise
+            return self._record_fit(net, X32, self.n_samples_seen_ + len(X32))
 
         self._hidden_sizes()  # fail before any work on a bad value
         device = resolve_device(self.device)
+        self._check_code_size(X32.shape[1])
         rng = check_random_state(self.random_state)
         rng = self._shared_random_state(self.random_state, rng)
         seed = rng.randint(np.iinfo(np.int32).max)
         self.output_activation_ = self._resolve_output_activation(X)
         early = self.early_stopping and not incremental
-        with seeded(seed, device):
-            if early:
-                train_idx, valid_idx = self._split(len(X32), rng)
-                dataset = make_dataset(X32, rows=train_idx)
-                train_split = predefined_split(make_dataset(X32, rows=valid_idx))
-            else:
-                dataset, train_split = make_dataset(X32), None
-            net = self._make_net(
-                self._build_module(X32.shape[1]),
-                criterion=self._build_criterion(),
-                penalties=self._build_penalties(),
-                n_samples=len(dataset),
-                device=device,
-                train_split=train_split,
-                early_stopping=early,
-            )
-            net.corruption = self._build_corruption(X32)
-            net.initialize()
-            net.partial_fit(dataset, epochs=1 if incremental else None)
-        net.train_split = None  # the validation data must not travel with the model
+        if early:
+            train_idx, valid_idx = self._split(len(X32), rng)
+            dataset = make_dataset(X32, rows=train_idx)
+            train_split = predefined_split(make_dataset(X32, rows=valid_idx))
+        else:
+            dataset, train_split = make_dataset(X32), None
+        with seeded(seed, device):  # weight initialisation draws from the global RNG
+            module = self._build_module(X32.shape[1])
+        net = self._make_net(
+            module,
+            criterion=self._build_criterion(),
+            penalties=self._build_penalties(),
+            n_samples=len(dataset),
+            device=device,
+            train_split=train_split,
+            early_stopping=early,
+            random_state=seed,
+        )
+        net.corruption = self._build_corruption(X32)
+        net.initialize()
         self._rng = rng
-        self.n_samples_seen_ = len(X32)
+        try:
+            net.partial_fit(dataset, epochs=1 if incremental else None)
+        except KeyboardInterrupt:
+            if len(net.history):  # keep the completed epochs
+                self._record_fit(net, X32, len(X32))
+            raise
+        return self._record_fit(net, X32, len(X32))
+
+    def _record_fit(self, net, X32, n_samples_seen):
+        net.train_split = None  # the validation data must not travel with the model
+        self.n_samples_seen_ = n_samples_seen
         return self._set_fitted(net, X32)
 
     def _set_fitted(self, net, X32):

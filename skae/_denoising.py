@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
 from .corruption import Compose, GaussianNoise, MaskingNoise, SaltAndPepperNoise
-from .engine import seeded
+from .nn import generator_scope
 
 NOISES = ("masking", "gaussian", "salt_and_pepper")
 
@@ -227,8 +227,8 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         """Return a corrupted copy of ``X``, drawn like the training corruption.
 
         Useful to build noisy test sets, or to see what the network is trained on.
-        The noise is drawn on the CPU from a generator seeded by ``random_state``; the
-        global torch random state is left as it was.
+        The noise is drawn on the CPU from a generator seeded by ``random_state``
+        (:func:`skae.nn.generator_scope`); torch's global random state is not used.
 
         Parameters
         ----------
@@ -252,6 +252,6 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         # a copy: the caller's array is never modified (a lazy X is read in full:
         # the result has its size anyway)
         Xt = torch.tensor(np.asarray(X))
-        with seeded(seed), torch.no_grad():
+        with generator_scope(seed), torch.no_grad():
             out = corruption(Xt) if corruption is not None else Xt
         return out.numpy().astype(X.dtype, copy=False)

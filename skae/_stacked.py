@@ -40,12 +40,16 @@ from ._base import (
     CodeTransformerMixin,
     NetEstimatorMixin,
     _as_float32,
+    check_float32_range,
     is_lazy,
     make_dataset,
     model_input,
     resolve_device,
     take_rows,
 )
+from ._contractive import ContractiveAutoencoder
+from ._denoising import DenoisingAutoencoder
+from ._sparse import SparseAutoencoder
 from .engine import seeded
 from .nn import BlockAutoencoderModule, ReconstructionLoss, make_activation
 
@@ -55,7 +59,14 @@ _FLOAT_DTYPES = [np.float64, np.float32]
 _MAX_SEED = np.iinfo(np.int32).max
 
 
-def default_layer_estimator(device="cpu", mixed_precision=False, compile=False):
+#: The layer estimators a stack supports: the fully connected autoencoders (and
+#: subclasses that keep their MLP encoder and decoder).
+SUPPORTED_LAYER_ESTIMATORS = (
+    Autoencoder, SparseAutoencoder, DenoisingAutoencoder, ContractiveAutoencoder,
+)
+
+
+def default_layer_estimator(device="cpu", mixed_precision=False, compile=False, verbose=0):
     """The layer trained at each level when ``layer_estimator=None``.
 
     A shallow autoencoder with a sigmoid code. The code must be nonlinear: shallow
@@ -74,6 +85,7 @@ def default_layer_estimator(device="cpu", mixed_precision=False, compile=False):
         device=device,
         mixed_precision=mixed_precision,
         compile=compile,
+        verbose=verbose,
     )
 
 
@@ -154,13 +166,29 @@ class _StackedMixin(NetEstimatorMixin):
     def _layer_sizes(self) -> tuple:
         raise NotImplementedError
 
+    def _check_layer_estimator(self):
+        """Reject a layer estimator the stack cannot use, before any training."""
+        base = self.layer_estimator
+        if base is None or isinstance(base, SUPPORTED_LAYER_ESTIMATORS):
+            return
+        names = ", ".join(cls.__name__ for cls in SUPPORTED_LAYER_ESTIMATORS)
+        raise ValueError(
+            f"layer_estimator must be one of skae's fully connected autoencoders ({names}), "
+            "or a subclass of one that keeps its MLP encoder and decoder; got "
+            f"{type(base).__name__}. Each layer of a stack must be one dense encoder layer "
+            "and one dense decoder layer, which variational and convolutional autoencoders "
+            "are not."
+        )
+
     def _pretrain(self, X32, rng, device):
         """Fit one clone of the layer estimator per layer, each on the codes below."""
         base = self.layer_estimator
         if base is None:
-            base = default_layer_estimator(device, self.mixed_precision, self.compile)
+            base = default_layer_estimator(device, self.mixed_precision, self.compile,
+                                           self.verbose)
+        sizes = self._layer_sizes()
         estimators, histories, Z = [], [], X32
-        for size in self._layer_sizes():
+        for i, size in enumerate(sizes, start=1):
             est = clone(base)
             try:
                 est.set_params(
@@ -173,6 +201,10 @@ class _StackedMixin(NetEstimatorMixin):
                     "layer_estimator must accept the parameters n_components, "
                     f"hidden_layer_sizes and random_state (a skae autoencoder): {exc}"
                 ) from exc
+            # Set by the stack on its own clones: the progress bar's label, and no
+            # warning for an overcomplete layer (the stack's sizes are a design choice).
+            est._progress_desc = f"layer {i}/{len(sizes)}"
+            est._undercomplete = False
             est.fit(Z)
             _layer_module(est)
             Z = _as_float32(est.transform(Z))
@@ -180,28 +212,38 @@ class _StackedMixin(NetEstimatorMixin):
             histories.append(getattr(est, "history_", None))
         return estimators, histories
 
-    def _train(self, module, criterion, X32, y, rng, device, epochs=None):
-        """Train ``module`` with the engine; ``y=None`` trains for reconstruction."""
+    def _train(self, module, criterion, X32, y, rng, device, epochs=None, keep_from=1):
+        """Train ``module`` with the engine; ``y=None`` trains for reconstruction.
+
+        On an interrupt the net is kept (``_set_net``) when at least ``keep_from``
+        epochs completed, and the interrupt is raised again.
+        """
         seed = rng.randint(_MAX_SEED)
-        with seeded(seed, device):
-            if self.early_stopping:
-                train_idx, valid_idx = self._split(len(X32), rng)
-                dataset = make_dataset(X32, y, rows=train_idx)
-                train_split = predefined_split(make_dataset(X32, y, rows=valid_idx))
-            else:
-                dataset, train_split = make_dataset(X32, y), None
-            net = self._make_net(
-                module,
-                criterion=criterion,
-                penalties=(),
-                n_samples=len(dataset),
-                device=device,
-                train_split=train_split,
-                early_stopping=self.early_stopping,
-            )
-            net.initialize()
+        if self.early_stopping:
+            train_idx, valid_idx = self._split(len(X32), rng)
+            dataset = make_dataset(X32, y, rows=train_idx)
+            train_split = predefined_split(make_dataset(X32, y, rows=valid_idx))
+        else:
+            dataset, train_split = make_dataset(X32, y), None
+        net = self._make_net(
+            module,
+            criterion=criterion,
+            penalties=(),
+            n_samples=len(dataset),
+            device=device,
+            train_split=train_split,
+            early_stopping=self.early_stopping,
+            random_state=seed,
+        )
+        net.initialize()
+        try:
             if epochs != 0:
                 net.partial_fit(dataset, epochs=epochs)
+        except KeyboardInterrupt:
+            if len(net.history) >= keep_from:
+                net.train_split = None
+                self._set_net(net)
+            raise
         net.train_split = None  # the validation data must not travel with the model
         return net
 
@@ -215,16 +257,24 @@ class _StackedMixin(NetEstimatorMixin):
         if valid:
             self.validation_loss_curve_ = valid
 
+    def _clear_fitted(self):
+        for key in list(vars(self)):
+            if key.endswith("_") and not key.startswith("__"):
+                delattr(self, key)
+
     def _fit_guarded(self, fit, *args):
+        self._clear_fitted()  # nothing of an earlier fit survives a new one
         try:
             return fit(*args)
+        except KeyboardInterrupt:
+            # _train kept the net if enough of the last phase completed
+            if not hasattr(self, "net_"):
+                self._clear_fitted()
+            raise
         except BaseException:
             # never leave a half-fitted estimator that claims to be fitted
-            for key in list(vars(self)):
-                if key.endswith("_") and not key.startswith("__"):
-                    delattr(self, key)
+            self._clear_fitted()
             raise
-
 
 
 _COMMON_PARAMS_DOC = """\
@@ -263,10 +313,14 @@ default="adam"
     random_state : int, RandomState instance or None, default=None
         Seeds every layer (each gets its own seed drawn from it, which overrides the
         layer estimator's ``random_state``), the {phase}, the validation split and
-        the head's initialisation, without touching the global random state.
+        the head's initialisation. The global torch random state is never changed;
+        ``None`` draws the seeds from numpy's global random state (scikit-learn's
+        convention), an int leaves it alone.
     verbose : int, default=0
-        Print a per-epoch table of the {phase} when > 0 (set the layer estimator's
-        ``verbose`` to see the pretraining).
+        1: a progress bar per layer (``layer 1/2``...) and one for the {phase}
+        (:class:`skae.callbacks.ProgressBar`); 2 or more: per-epoch tables. It is
+        also the default layer estimator's ``verbose``; a given ``layer_estimator``
+        keeps its own (set ``layer_estimator__verbose``).
     callbacks : list of skorch callbacks, default=None
         Extra skorch callbacks of the {phase} (copied at fit time)."""
 
@@ -292,7 +346,10 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
     hidden_layer_sizes : int or sequence of int, default=(256,)
         Sizes of the layers below the code, input side first.
     layer_estimator : estimator or None, default=None
-        Unfitted skae autoencoder trained at each level, cloned per layer with
+        Unfitted fully connected skae autoencoder (:class:`Autoencoder`,
+        :class:`SparseAutoencoder`, :class:`DenoisingAutoencoder`,
+        :class:`ContractiveAutoencoder` or a subclass; others are rejected before
+        training) trained at each level, cloned per layer with
         ``n_components`` set to the layer's size, ``hidden_layer_sizes=()`` (every
         layer is shallow, whatever the estimator says) and a ``random_state`` drawn
         from this estimator's. Its other settings (noise, sparsity, loss,
@@ -320,7 +377,8 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         The unrolled network (``net_.module_`` is a
         :class:`StackedAutoencoderModule`), fine-tuned when ``fine_tune=True``.
     n_iter_ : int
-        Number of fine-tuning epochs run (0 without fine-tuning).
+        Number of fine-tuning epochs run (0 without fine-tuning, or when Ctrl-C
+        interrupted the first fine-tuning epoch: the pretrained stack is kept).
     loss_curve_ : list of float
         Fine-tuning loss per epoch.
     validation_loss_curve_ : list of float
@@ -429,7 +487,10 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         """
         return self._fit_guarded(self._fit, X)
 
+    _progress_desc = "fine-tuning"
+
     def _fit(self, X):
+        self._check_layer_estimator()
         X = self._validate_X(X, reset=True)
         self._layer_sizes()  # fail before any work on a bad value
         device = resolve_device(self.device)
@@ -445,6 +506,7 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
             rng,
             device,
             epochs=None if self.fine_tune else 0,
+            keep_from=0,  # interrupted in fine-tuning: the pretrained stack is a model
         )
         self._set_net(net)
         return self
@@ -613,13 +675,17 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         """
         return self._fit_guarded(self._fit, X, y)
 
+    _progress_desc = "supervised training"
+
     def _fit(self, X, y):
+        self._check_layer_estimator()
         if is_lazy(X):
             X = self._validate_X(X, reset=True)
             y = _check_y(y, estimator=self)
             check_consistent_length(X, y)
         else:
             X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES)
+            check_float32_range(X)
         labelled = ~self._unlabelled_mask(y)
         if not labelled.any():
             raise ValueError(
@@ -652,6 +718,7 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         if self.fine_tune == "top":
             module.encoder.requires_grad_(False)
         y_idx = encoder.transform(y_lab).astype(np.int64)
+        self.classes_ = classes  # before training: an interrupted fit may keep the net
         net = self._train(
             module,
             nn.CrossEntropyLoss(),
@@ -660,7 +727,6 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
             rng,
             device,
         )
-        self.classes_ = classes
         self._set_net(net)
         return self
 

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import BaseAutoencoder
-from .nn import ACTIVATIONS, AEOutput, Penalty, _dense_stack
+from .nn import ACTIVATIONS, AEOutput, Penalty, _dense_stack, randn_like
 
 __all__ = [
     "GaussianKLPenalty",
@@ -90,7 +90,8 @@ class VAEModule(nn.Module):
     logits of a Bernoulli likelihood or the mean of a Gaussian one.
 
     In training mode ``forward`` draws ``z = mu + sigma * eps`` (the
-    reparameterisation trick, from torch's default generator); in evaluation mode it
+    reparameterisation trick, with :func:`skae.nn.randn_like`: from the training
+    call's generator, see :func:`skae.nn.generator_scope`); in evaluation mode it
     decodes ``z = mu`` (deterministic). ``output.extras`` holds ``mu``, ``logvar``
     and, for a Gaussian likelihood, ``x_logvar``.
 
@@ -162,7 +163,7 @@ class VAEModule(nn.Module):
 
     def forward(self, x):
         mu, logvar, hidden = self.posterior(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if self.training else mu
+        z = mu + torch.exp(0.5 * logvar) * randn_like(mu) if self.training else mu
         logits = self.decode_logits(z)
         recon = torch.sigmoid(logits) if self.likelihood == "bernoulli" else logits
         extras = {"mu": mu, "logvar": logvar, "z": z}
@@ -527,7 +528,8 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
     def _set_fitted(self, net, X32):
         super()._set_fitted(net, X32)
         self.elbo_curve_ = [float(e["train_elbo"]) for e in net.history if "train_elbo" in e]
-        self.elbo_ = self.elbo_curve_[-1]
+        # (an interrupt can come between an epoch's loss and its ELBO bookkeeping)
+        self.elbo_ = self.elbo_curve_[-1] if self.elbo_curve_ else float("nan")
         # Seed of the noise used by score_samples / transform(sample_latent=True).
         self._noise_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
         return self

@@ -2,11 +2,13 @@
 
 Each corruption is a small picklable callable ``corruption(X) -> X_tilde`` that
 returns a corrupted copy of the batch ``X`` (the input is never modified in place).
-Random draws use torch's default generator functions (:func:`torch.rand_like`,
-:func:`torch.randn_like`), so the noise is drawn on ``X``'s device and is reproducible
-under :func:`skae.engine.seeded`, which is how an estimator's ``random_state``
-controls it. The training engine (:class:`skae.engine.AutoencoderNet`) applies the
-corruption to training batches only.
+Random draws use :func:`skae.nn.rand_like` / :func:`skae.nn.randn_like`: the noise is
+drawn on ``X``'s device, from the explicit generator of the enclosing
+:func:`skae.nn.generator_scope` (which the training engine opens per training call,
+seeded from the estimator's ``random_state``) or, outside any scope, from torch's
+global generator (so ``MaskingNoise(0.3)(X)`` works on its own and follows
+:func:`torch.manual_seed`). The training engine (:class:`skae.engine.AutoencoderNet`)
+applies the corruption to training batches only.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from .nn import rand_like, randn_like
 
 __all__ = ["Compose", "GaussianNoise", "MaskingNoise", "SaltAndPepperNoise"]
 
@@ -77,7 +81,7 @@ class MaskingNoise(_Corruption):
         self.p = _check_probability("p", p)
 
     def __call__(self, X: torch.Tensor) -> torch.Tensor:
-        return X.masked_fill(torch.rand_like(X) < self.p, 0.0)
+        return X.masked_fill(rand_like(X) < self.p, 0.0)
 
 
 class GaussianNoise(_Corruption):
@@ -116,7 +120,7 @@ class GaussianNoise(_Corruption):
         self.low, self.high = _check_bounds(low, high)
 
     def __call__(self, X: torch.Tensor) -> torch.Tensor:
-        out = X + self.std * torch.randn_like(X)
+        out = X + self.std * randn_like(X)
         if self.low is not None or self.high is not None:
             out = out.clamp(min=self.low, max=self.high)
         return out
@@ -163,7 +167,7 @@ class SaltAndPepperNoise(_Corruption):
     def __call__(self, X: torch.Tensor) -> torch.Tensor:
         # One uniform draw per input decides both whether and how it is corrupted:
         # u < p/2 -> low, p/2 <= u < p -> high, otherwise kept.
-        u = torch.rand_like(X)
+        u = rand_like(X)
         half = 0.5 * self.p
         out = X.masked_fill(u < half, self.low)
         return out.masked_fill((u >= half) & (u < self.p), self.high)

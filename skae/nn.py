@@ -7,6 +7,8 @@ Nothing in this module knows about scikit-learn or skorch; the estimators in
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +24,10 @@ __all__ = [
     "MLPAutoencoderModule",
     "Penalty",
     "ReconstructionLoss",
+    "generator_scope",
     "make_activation",
+    "rand_like",
+    "randn_like",
 ]
 
 #: Activation name -> ``torch.nn`` module class, the choices of every ``activation``,
@@ -36,6 +41,60 @@ ACTIVATIONS = {
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
 }
+
+
+# ----------------------------------------------------------------------------- noise
+class _Scopes(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_SCOPES = _Scopes()
+
+
+@contextlib.contextmanager
+def generator_scope(seed: int):
+    """Make :func:`rand_like` / :func:`randn_like` draw from generators seeded by ``seed``.
+
+    Inside the block, in the calling thread only, every draw comes from an explicit
+    :class:`torch.Generator` for the tensor's device, created on first use and seeded
+    with ``seed``; torch's global generators are never touched, so fits running in
+    other threads neither see nor change these draws. Outside any scope the two
+    functions draw from torch's global generator, like :func:`torch.rand_like`.
+    Scopes nest (the innermost one is used). The training engine opens one per
+    training call (seeded from the estimator's ``random_state``), so corruptions and
+    modules that draw their noise with these functions are reproducible and
+    thread-safe.
+    """
+    _SCOPES.stack.append((int(seed), {}))
+    try:
+        yield
+    finally:
+        _SCOPES.stack.pop()
+
+
+def _scope_generator(device: torch.device):
+    if not _SCOPES.stack:
+        return None
+    seed, generators = _SCOPES.stack[-1]
+    key = str(device)
+    gen = generators.get(key)
+    if gen is None:
+        gen = generators[key] = torch.Generator(device=device)
+        gen.manual_seed(seed)
+    return gen
+
+
+def rand_like(x: torch.Tensor) -> torch.Tensor:
+    """Uniform [0, 1) noise of ``x``'s shape, dtype and device (see :func:`generator_scope`)."""
+    return torch.rand(x.shape, dtype=x.dtype, device=x.device,
+                      generator=_scope_generator(x.device))
+
+
+def randn_like(x: torch.Tensor) -> torch.Tensor:
+    """Standard normal noise of ``x``'s shape, dtype and device (see :func:`generator_scope`)."""
+    return torch.randn(x.shape, dtype=x.dtype, device=x.device,
+                       generator=_scope_generator(x.device))
 
 
 def make_activation(name: str) -> nn.Module:

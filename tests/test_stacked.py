@@ -255,7 +255,7 @@ def test_sparse_layers():
 
 def test_layer_estimator_must_be_a_skae_autoencoder():
     X = np.random.RandomState(0).rand(30, 6)
-    with pytest.raises(ValueError, match="layer_estimator must accept"):
+    with pytest.raises(ValueError, match="layer_estimator must be one of skae's .*got PCA"):
         StackedAutoencoder(2, hidden_layer_sizes=(4,), layer_estimator=PCA()).fit(X)
     with pytest.raises(ValueError, match="layer_estimator"):
         StackedAutoencoder(2, layer_estimator="pca").fit(X)
