@@ -525,11 +525,12 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     def _check_loss_range(self, X: np.ndarray):
         """Binary cross-entropy compares with values in [0, 1] only."""
         if self.reconstruction_loss_ == "bce" and X.size and (X.min() < 0.0 or X.max() > 1.0):
-            chosen = " (chosen by loss='auto' from the training data)" if self.loss == "auto" else ""
+            what = ("loss='auto' chose 'bce' from the training data, which"
+                    if self.loss == "auto" else "loss='bce'")
             raise ValueError(
-                f"The reconstruction loss is binary cross-entropy{chosen}, which needs input "
-                f"values in [0, 1], but X lies in [{X.min():.4g}, {X.max():.4g}]. Scale it "
-                "(e.g. MinMaxScaler(clip=True)) or use loss='mse'."
+                f"{what} needs input values in [0, 1], but X lies in "
+                f"[{X.min():.4g}, {X.max():.4g}]. Scale it (e.g. MinMaxScaler(clip=True)) "
+                "or use loss='mse'."
             )
 
     # ------------------------------------------------------------------- fit

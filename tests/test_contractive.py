@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -116,7 +117,8 @@ def test_zero_weight_costs_nothing_and_equals_plain_training(monkeypatch, digits
     plain = Autoencoder(**kw).fit(X)
     _no_autograd_jacobian(monkeypatch)
     monkeypatch.setattr(ContractivePenalty, "per_sample", None)  # never called
-    cae = ContractiveAutoencoder(contractive_weight=0.0, **kw).fit(X)
+    cae = ContractiveAutoencoder(contractive_weight=0.0, loss="mse", decoder_norm=None,
+                                 **kw).fit(X)
     np.testing.assert_array_equal(cae.transform(X), plain.transform(X))
     assert cae.history_[-1]["train_contraction"] == 0.0
 
@@ -136,11 +138,13 @@ def test_build_penalties_is_cooperative():
 
 # ---------------------------------------------------------------- the estimator
 def test_contraction_lower_than_plain_autoencoder(digits01):
+    # The one-layer model of the paper, with its closed-form penalty.
     X_train, X_test, _, _ = digits01
     kw = dict(n_components=32, hidden_layer_sizes=(), code_activation="sigmoid",
               lr=1e-2, max_iter=50, random_state=0)
     plain = Autoencoder(**kw).fit(X_train)
-    cae = ContractiveAutoencoder(contractive_weight=1e-3, **kw).fit(X_train)
+    cae = ContractiveAutoencoder(contractive_weight=0.06, loss="mse", decoder_norm=None,
+                                 **kw).fit(X_train)
     with torch.no_grad():
         Xt = torch.from_numpy(X_test.astype(np.float32))
         j_plain = ContractivePenalty.jacobian_frobenius_sq(plain.net_.module_, Xt).sqrt()
@@ -159,11 +163,39 @@ def test_contraction_lower_than_plain_autoencoder(digits01):
         last["train_reconstruction"] + last["train_contraction"], rel=1e-4)
 
 
+def test_default_contracts_and_learns(digits01):
+    """The defaults contract *and* keep the information a classifier needs.
+
+    A model mapping every input to nearly the same code has a tiny Jacobian too, so
+    this also checks the codes' spread and a classifier on them against PCA's.
+    """
+    X_train, X_test, y_train, y_test = digits01
+    kw = dict(n_components=32, max_iter=20, random_state=0)
+    plain = ContractiveAutoencoder(contractive_weight=0.0, **kw).fit(X_train)
+    cae = ContractiveAutoencoder(**kw).fit(X_train)
+    assert cae.reconstruction_loss_ == "bce"
+    # measured: 2.35 against 3.67, at the same reconstruction error (0.0093 / 0.0097)
+    assert cae.jacobian_norm(X_test).mean() < 0.8 * plain.jacobian_norm(X_test).mean()
+    mse = [np.mean((m.inverse_transform(m.transform(X_test)) - X_test) ** 2)
+           for m in (cae, plain)]
+    assert mse[0] < 1.2 * mse[1]
+    Z_train, Z_test = cae.transform(X_train), cae.transform(X_test)
+    assert Z_test.std(0).min() > 0.02
+    pca = PCA(32).fit(X_train)
+
+    def accuracy(A, B):
+        return LogisticRegression(max_iter=2000).fit(A, y_train).score(B, y_test)
+
+    # measured 0.962 against PCA's 0.964
+    assert accuracy(Z_train, Z_test) > accuracy(pca.transform(X_train),
+                                                pca.transform(X_test)) - 0.03
+
+
 def test_deep_encoder_trains_and_contracts(digits01):
     X_train, X_test, _, _ = digits01
     kw = dict(n_components=16, hidden_layer_sizes=(64,), max_iter=20, random_state=0)
     plain = ContractiveAutoencoder(contractive_weight=0.0, **kw).fit(X_train)
-    cae = ContractiveAutoencoder(contractive_weight=1e-3, **kw).fit(X_train)
+    cae = ContractiveAutoencoder(contractive_weight=0.1, **kw).fit(X_train)
     assert cae.jacobian_norm(X_test).mean() < 0.7 * plain.jacobian_norm(X_test).mean()
     rec = cae.inverse_transform(cae.transform(X_test))
     assert np.mean((rec - X_test) ** 2) < 0.5 * np.mean((X_train.mean(0) - X_test) ** 2)
@@ -193,11 +225,11 @@ def test_grid_search_over_contractive_weight(digits):
         ("cae", ContractiveAutoencoder(n_components=16, max_iter=20, random_state=0)),
         ("clf", LogisticRegression(max_iter=1000)),
     ])
-    grid = {"cae__contractive_weight": [1e-3, 1.0]}
+    grid = {"cae__contractive_weight": [0.03, 30.0]}
     search = GridSearchCV(pipe, grid, cv=2).fit(X_train, y_train)
-    # a weight of 1 flattens the code and wrecks the features
-    assert search.best_params_ == {"cae__contractive_weight": 1e-3}
-    assert search.best_estimator_.named_steps["cae"].contractive_weight == 1e-3
+    # a weight of 30 flattens the code and wrecks the features
+    assert search.best_params_ == {"cae__contractive_weight": 0.03}
+    assert search.best_estimator_.named_steps["cae"].contractive_weight == 0.03
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
@@ -218,7 +250,7 @@ def test_pickle_round_trip(digits01):
 def test_parameters():
     params = list(ContractiveAutoencoder().get_params())
     plain = list(Autoencoder().get_params())
-    assert sorted(params) == sorted([*plain, "contractive_weight"])
+    assert sorted(params) == sorted([*plain, "contractive_weight", "decoder_norm"])
     with pytest.raises(ValueError, match="contractive_weight"):
         ContractiveAutoencoder(contractive_weight=-1.0).fit(np.ones((4, 3)))
     with pytest.raises(ValueError, match="method"):

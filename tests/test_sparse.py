@@ -123,7 +123,7 @@ def test_loss_auto_follows_the_data_range(digits01):
     assert (sae.reconstruction_loss_, sae.output_activation_) == ("mse", "identity")
     # cross-entropy needs [0, 1]: a later chunk outside it is refused, naming why
     bce = SparseAutoencoder(**kw).fit(X)
-    with pytest.raises(ValueError, match="chosen by loss='auto'"):
+    with pytest.raises(ValueError, match="loss='auto' chose 'bce'"):
         bce.partial_fit(X * 2)
 
 
