@@ -322,6 +322,11 @@ def fmt(value, spec):
     return format(value, spec)
 
 
+def filters_desc(filters):
+    """A conv estimator's ``filters`` for a table: ``16-32-64``, or ``auto``."""
+    return filters if isinstance(filters, str) else "-".join(map(str, filters))
+
+
 def markdown_table(columns, rows):
     """``columns``: list of ``(title, key, spec)``; ``spec`` None prints ``str(value)``.
 

@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     RESULTS,
     default_data_home,
+    filters_desc,
     machine_info,
     markdown_table,
     matplotlib_or_none,
@@ -97,7 +98,7 @@ def build_methods(args, image_shape, *, epochs, conv_epochs, denoising):
         p = conv.get_params()
         strides = p["strides"] if isinstance(p["strides"], int) else ",".join(
             map(str, p["strides"]))
-        conv_desc = (f"conv {'-'.join(map(str, p['filters']))} (strides {strides}), "
+        conv_desc = (f"conv {filters_desc(p['filters'])} (strides {strides}), "
                      f"{p['code_activation']} code")
         methods["ConvAutoencoder"] = (conv, conv_desc)
     if denoising:

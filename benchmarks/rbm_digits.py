@@ -49,6 +49,7 @@ from sklearn.preprocessing import minmax_scale
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
+    filters_desc,
     machine_info,
     markdown_table,
     progress,
@@ -131,7 +132,7 @@ def build(name, args):
         p = est.get_params()
         code = ("posterior means" if name == "ConvVariationalAutoencoder"
                 else f"{p['code_activation']} code")
-        return est, f"conv {'-'.join(map(str, p['filters']))} -> {k}, {code}"
+        return est, f"conv {filters_desc(p['filters'])} -> {k}, {code}"
     if name == "Autoencoder":
         return (skae.Autoencoder(hidden_layer_sizes=(), code_activation="sigmoid", **kw),
                 f"64-{k} sigmoid code")

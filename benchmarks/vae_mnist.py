@@ -59,6 +59,7 @@ def fit(n_components, hidden, epochs, X, args):
         hidden_layer_sizes=hidden,
         activation=args.activation,
         likelihood="bernoulli",
+        beta=1.0,  # the VAE of Kingma & Welling (skae's default is 0.5)
         max_iter=epochs,
         n_iter_no_change=epochs,  # run every epoch
         batch_size=args.batch_size,

@@ -86,6 +86,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     RESULTS,
     MLPRegressorAutoencoder,
+    filters_desc,
     load_dataset,
     machine_info,
     markdown_table,
@@ -214,7 +215,7 @@ def build(name, args, cfg, n_features, image_shape):
         p = est.get_params()
         strides = p["strides"] if isinstance(p["strides"], int) else ",".join(
             map(str, p["strides"]))
-        desc = (f"conv {'-'.join(map(str, p['filters']))} (strides {strides}) -> {k}"
+        desc = (f"conv {filters_desc(p['filters'])} (strides {strides}) -> {k}"
                 + (" Gaussian posterior" if name == "ConvVariationalAutoencoder"
                    else f" {p['code_activation']} code"))
         return est, desc

@@ -278,7 +278,7 @@ class _ConvMixin:
 
     _conv_constraints: dict = {
         "image_shape": ["array-like", None],
-        "filters": ["array-like"],
+        "filters": ["array-like", StrOptions({"auto"})],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "strides": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "batchnorm": ["boolean"],
@@ -288,8 +288,30 @@ class _ConvMixin:
     #: float32): the rows per batch follow from the widest layer of the network.
     _inference_budget = 1 << 24
 
+    #: ``filters="auto"``: the first of these that the image is large enough for.
+    _AUTO_FILTERS = (16, 32, 64, 128)
+
     def _conv_spec(self):
-        """``(filters, kernel_sizes, strides)`` as tuples of equal length, validated."""
+        """``(filters, kernel_sizes, strides)`` as tuples of equal length, validated.
+
+        ``filters="auto"`` keeps the layers of :attr:`_AUTO_FILTERS` whose input is
+        at least 4 pixels along its longer side: a strided layer on a 2 x 2 or 1 x 1
+        map only adds depth (on 8 x 8 digits, four layers leave a conv VAE's codes
+        classifying at 0.92, two at 0.97). 28 x 28 and larger images keep all four.
+        Before the image shape is known (parameter checks) all four are returned.
+        """
+        if isinstance(self.filters, str):
+            n = len(self._AUTO_FILTERS)
+            kernel_sizes = _positive_ints("kernel_size", self.kernel_size, n)
+            strides = _positive_ints("strides", self.strides, n)
+            shape = getattr(self, "image_shape_", None)
+            if shape is not None:
+                (h, w), n = shape[1:], 0
+                for k, st in zip(kernel_sizes, strides, strict=True):
+                    if n and max(h, w) < 4:
+                        break
+                    h, w, n = conv_output_size(h, k, st), conv_output_size(w, k, st), n + 1
+            return self._AUTO_FILTERS[:n], kernel_sizes[:n], strides[:n]
         filters = _positive_ints("filters", self.filters)
         n = len(filters)
         return (filters, _positive_ints("kernel_size", self.kernel_size, n),
@@ -401,9 +423,11 @@ class ConvAutoencoder(_ConvMixin, BaseAutoencoder):
         1-D signal. ``None`` means a square one-channel image when the number of
         features is a perfect square (784 -> 28 x 28) and otherwise a 1-D signal,
         with a warning. The resolved ``(C, H, W)`` is stored in ``image_shape_``.
-    filters : sequence of int, default=(16, 32, 64, 128)
-        Number of filters of each convolution layer, input side first. The
-        decoder mirrors them.
+    filters : sequence of int or "auto", default="auto"
+        Number of filters of each convolution layer, input side first. ``"auto"``
+        is ``(16, 32, 64, 128)``, without the layers whose input would be smaller
+        than 4 pixels along its longer side (8 x 8 images get ``(16, 32)``; 28 x 28
+        and larger images all four). The decoder mirrors them.
     kernel_size : int or sequence of int, default=3
         Size of the (square) kernels: one for all layers, or one per layer. The
         padding is ``kernel_size // 2`` ("same" padding for odd sizes).
@@ -513,7 +537,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         n_components=32,
         *,
         image_shape=None,
-        filters=(16, 32, 64, 128),
+        filters="auto",
         kernel_size=3,
         strides=2,
         hidden_layer_sizes=(),
@@ -628,7 +652,7 @@ class ConvVariationalAutoencoder(_ConvMixin, VariationalAutoencoder):
         Dimension of the latent space.
     image_shape : tuple of int or None, default=None
         As in :class:`ConvAutoencoder`.
-    filters : sequence of int, default=(16, 32, 64, 128)
+    filters : sequence of int or "auto", default="auto"
         As in :class:`ConvAutoencoder`.
     kernel_size : int or sequence of int, default=3
         As in :class:`ConvAutoencoder`.
@@ -690,7 +714,7 @@ n_samples_seen_
         n_components=16,
         *,
         image_shape=None,
-        filters=(16, 32, 64, 128),
+        filters="auto",
         kernel_size=3,
         strides=2,
         hidden_layer_sizes=(),
@@ -698,7 +722,7 @@ n_samples_seen_
         batchnorm=True,
         likelihood="auto",
         gaussian_variance="learned",
-        beta=1.0,
+        beta=0.5,
         kl_warmup=0,
         n_importance_samples=1,
         sample_latent=False,

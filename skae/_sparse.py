@@ -5,7 +5,6 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder

@@ -323,9 +323,15 @@ default="relu"
         feature (independent of :math:`z`; its log is bounded to [-10, 10]); a
         float fixes it (1.0 on standardised data makes the reconstruction term
         half the squared error plus a constant). Ignored for ``"bernoulli"``.
-    beta : float, default=1.0
+    beta : float, default=0.5
         Weight of the KL term (beta-VAE; > 1 favours disentangled, smoother codes,
-        < 1 sharper reconstructions). The reported ELBO always uses weight 1.
+        < 1 sharper reconstructions and more active latent units). The reported ELBO
+        always uses weight 1. The default 0.5 keeps the codes useful on small inputs:
+        on 8x8 digits with 32 latent units, ``beta=1`` leaves 10 of them active (the
+        others collapse to the prior) and a logistic regression on the codes scores
+        0.918 against PCA's 0.964; ``beta=0.5`` keeps 21 active (0.960). On MNIST both
+        score 0.87. Set ``beta=1`` for the model that maximises the ELBO itself
+        (``docs/variational.rst``).
     kl_warmup : int, default=0
         Number of epochs over which the KL weight grows linearly from 0 to ``beta``
         (0 in the first epoch, ``beta`` from epoch ``kl_warmup + 1`` on); 0 turns
@@ -435,7 +441,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         activation="relu",
         likelihood="auto",
         gaussian_variance="learned",
-        beta=1.0,
+        beta=0.5,
         kl_warmup=0,
         n_importance_samples=1,
         sample_latent=False,
