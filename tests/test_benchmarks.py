@@ -274,3 +274,21 @@ def test_conv_faces_quick(tmp_path):
     assert rows["PCA"]["mse_ratio"] == 1.0
     payload = json.loads((tmp_path / "results.json").read_text())
     assert payload["config"]["size"] == 16 and payload["mnist"] == []
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="MNIST not found in ../shared/data")
+def test_defaults_mnist_tiny(capsys):
+    """``benchmarks/defaults_mnist.py``: PCA row, one estimator, seed 004's table."""
+    bench = _load("defaults_mnist")
+    out = bench.main(["--mnist", str(SHARED / "mnist"), "--n-train", "300", "--n-test", "100",
+                      "--max-iter", "1", "--estimators", "sparse", "--seed004",
+                      "--seed004-epochs", "1", "--threads", "1"])
+    rows = {r["method"]: r for r in out["defaults"]}
+    assert set(rows) == {"PCA-32", "SparseAutoencoder"}
+    assert rows["PCA-32"]["gap"] == 0 and rows["SparseAutoencoder"]["epochs"] == 1
+    assert 0 < rows["SparseAutoencoder"]["acc"] <= 1 and rows["SparseAutoencoder"]["mse"] > 0
+    seed004 = out["seed004"]
+    assert [r["method"] for r in seed004] == ["PCA-30", "seed 004, max_iter=1"]
+    assert 0 < seed004[1]["mean_activation"] < 1
+    stdout = capsys.readouterr().out
+    assert "| Estimator (defaults) | LR acc. | - PCA |" in stdout and "Mean act." in stdout
