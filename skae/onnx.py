@@ -73,6 +73,21 @@ class _Method(torch.nn.Module):
         return self.fn(self.module, x)
 
 
+def _per_sample_loss(loss, output, x):
+    """``ReconstructionLoss.per_sample``, in a form that exports stably.
+
+    The exporter turns ``binary_cross_entropy_with_logits`` into ``log(sigmoid)``,
+    which is ``0 * -inf = NaN`` once a logit saturates float32's sigmoid; this is
+    the same loss written as ``max(l, 0) - l * x + log(1 + exp(-|l|))``.
+    """
+    if loss == "bce":
+        logits = output.logits
+        err = logits.clamp(min=0) - logits * x + torch.log1p(torch.exp(-logits.abs()))
+    else:
+        err = (output.reconstruction - x).square()
+    return err.flatten(1).mean(dim=1)
+
+
 def _method_fn(est, method: str):
     """``(fn(module, x) -> tensor, n_inputs, n_outputs)`` of ``est.method`` in float32."""
     n_in, n_code = est.n_features_in_, getattr(est, "n_components", None)
@@ -100,8 +115,7 @@ def _method_fn(est, method: str):
                 f"score_samples is exported for the deterministic autoencoders (negative "
                 f"reconstruction error), not for {type(est).__name__}."
             )
-        crit = copy.deepcopy(criterion).cpu()
-        return (lambda m, x: -crit.per_sample(m(x), x)), n_in, 1
+        return (lambda m, x: -_per_sample_loss(criterion.loss, m(x), x)), n_in, 1
     raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
 
 

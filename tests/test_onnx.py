@@ -5,6 +5,7 @@ import inspect
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -75,6 +76,20 @@ def test_score_samples_parity(cls, fitted, data):
     scores = run(skae_onnx.to_onnx(est, X[:1], method="score_samples"), X)[0]
     assert scores.shape == (len(X),)
     np.testing.assert_allclose(scores, est.score_samples(X), rtol=0, atol=TOL)
+
+
+def test_score_samples_stay_finite_with_saturated_logits(fitted, data):
+    # log(sigmoid(l)) as the exporter writes binary cross-entropy is NaN once the
+    # sigmoid saturates; the exported score uses the stable form, as torch does
+    X = np.clip(data[1], 0, 1)
+    est = skae.Autoencoder(n_components=4, loss="bce", **FAST).fit(np.clip(data[0], 0, 1))
+    last = [m for m in est.net_.module_.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.mul_(200.0)
+    expected = est.score_samples(X)
+    scores = run(skae_onnx.to_onnx(est, X[:1], method="score_samples"), X)[0]
+    assert np.isfinite(scores).all() and expected.min() < -5
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=TOL)
 
 
 def test_score_samples_refused_for_the_vae(fitted, data):
