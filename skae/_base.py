@@ -667,7 +667,14 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         return self._record_fit(net, X32, len(X32))
 
     def _record_fit(self, net, X32, n_samples_seen):
-        net.train_split = None  # the validation data must not travel with the model
+        if net.train_split is not None:
+            net.train_split = None  # the validation data must not travel with the model
+            # so later partial_fit calls have none: their stopping rule watches the
+            # training loss (a valid_ monitor would fail on the missing key)
+            stopping = dict(net.callbacks_).get("early_stopping")
+            if stopping is not None:
+                stopping.monitor = "train_" + self._stopping_metric
+                stopping.load_best = False
         self.n_samples_seen_ = n_samples_seen
         return self._set_fitted(net, X32)
 

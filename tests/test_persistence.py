@@ -150,6 +150,40 @@ def test_cuda_model_loads_on_cpu(fitted, digits01):
     assert back.device == "cuda"
     np.testing.assert_allclose(back.transform(digits01[1]), est.transform(digits01[1]),
                                atol=1e-6)
+    back.partial_fit(digits01[0][:100])  # training goes on, on the CPU
+    assert back.n_iter_ == est.n_iter_ + 1
+
+
+@pytest.mark.parametrize("cls", [skae.Autoencoder, skae.VariationalAutoencoder],
+                         ids=lambda c: c.__name__)
+def test_early_stopping_model_trains_on_after_loading(cls, digits01, tmp_path):
+    # fit holds out validation data, partial_fit has none: its stopping rule watches
+    # the training objective, before and after saving
+    sio = pytest.importorskip("skops.io")
+    X = digits01[0][:300]
+    est = cls(n_components=4, early_stopping=True, **FAST).fit(X)
+    sio.dump(est, tmp_path / "m.skops")
+    back = sio.load(tmp_path / "m.skops", trusted=sio.get_untrusted_types(
+        file=tmp_path / "m.skops"))
+    est.partial_fit(X)
+    back.partial_fit(X)
+    assert back.n_iter_ == est.n_iter_ == 3
+    np.testing.assert_array_equal(back.transform(X), est.transform(X))
+
+
+def test_objects_in_params_are_listed(tmp_path):
+    # a torch optimizer class or skorch callbacks given as parameters are not skae's:
+    # skops names them for the user to trust
+    sio = pytest.importorskip("skops.io")
+    from skorch.callbacks import EpochTimer
+
+    X = np.random.RandomState(0).rand(60, 5)
+    est = skae.Autoencoder(n_components=2, optimizer=torch.optim.SGD, callbacks=[EpochTimer()],
+                           **FAST).fit(X)
+    sio.dump(est, tmp_path / "m.skops")
+    assert set(sio.get_untrusted_types(file=tmp_path / "m.skops")) == {
+        "skae._autoencoder.Autoencoder", "torch.optim.sgd.SGD",
+        "skorch.callbacks.logging.EpochTimer"}
 
 
 def test_unfitted_estimator_round_trips(tmp_path):
