@@ -257,6 +257,11 @@ class _StackedMixin(NetEstimatorMixin):
         if valid:
             self.validation_loss_curve_ = valid
 
+    _net_views = ("histories_",)
+
+    def _link_net_views(self):
+        self.histories_ = [getattr(est, "history_", None) for est in self.estimators_]
+
     def _clear_fitted(self):
         for key in list(vars(self)):
             if key.endswith("_") and not key.startswith("__"):
@@ -488,6 +493,11 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         return self._fit_guarded(self._fit, X)
 
     _progress_desc = "fine-tuning"
+
+    def _net_parts(self):
+        loss = getattr(self.estimators_[0], "reconstruction_loss_", "mse")
+        return {"module": _unrolled_module(self.estimators_),
+                "criterion": ReconstructionLoss(loss)}
 
     def _fit(self, X):
         self._check_layer_estimator()
@@ -729,6 +739,17 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         )
         self._set_net(net)
         return self
+
+    def _net_parts(self):
+        sizes = self._layer_sizes()
+        if self.estimators_:
+            blocks = _encoder_blocks(self.estimators_)
+        else:
+            blocks = self._random_blocks(self.n_features_in_, sizes, "cpu")
+        module = StackedClassifierModule(blocks, sizes[-1], len(self.classes_))
+        if self.fine_tune == "top":
+            module.encoder.requires_grad_(False)
+        return {"module": module, "criterion": nn.CrossEntropyLoss()}
 
     def _random_blocks(self, n_features, sizes, device):
         """Fresh encoder blocks shaped like the pretrained ones (``pretrain=False``)."""

@@ -292,3 +292,19 @@ def test_defaults_mnist_tiny(capsys):
     assert 0 < seed004[1]["mean_activation"] < 1
     stdout = capsys.readouterr().out
     assert "| Estimator (defaults) | LR acc. | - PCA |" in stdout and "Mean act." in stdout
+
+
+def test_onnx_inference_quick(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    bench = _load("onnx_inference")
+    path = tmp_path / "onnx.json"
+    out = bench.main(["--quick", "--no-parity", "--json", str(path)])  # parity: test_onnx
+    rows = out["speed"]
+    assert [(r["model"].split()[0], r["batch"]) for r in rows] == [
+        ("MLP", 1), ("MLP", 64), ("VAE", 1), ("VAE", 64), ("conv", 1), ("conv", 64)]
+    for r in rows:
+        assert all(np.isfinite(r[k]) and r[k] > 0 for k in ("ort", "transform", "encode"))
+        assert r["transform_vs_ort"] == pytest.approx(
+            r["ort"] / r["transform"] if r["batch"] > 1 else r["transform"] / r["ort"])
+    assert json.loads(path.read_text())["config"]["threads"] == 1
