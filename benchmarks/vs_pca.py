@@ -520,7 +520,7 @@ def parse_args(argv=None):
                         help="faces: resize to SIZE x SIZE (default 32)")
     parser.add_argument("--device", default="cpu", help="torch device of the skae methods")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    parser.add_argument("--clf-max-iter", type=int, default=1000,
+    parser.add_argument("--clf-max-iter", type=int, default=3000,
                         help="LogisticRegression max_iter")
     parser.add_argument("--no-clip", action="store_true",
                         help="do not clip the scaled test data to [0, 1]")

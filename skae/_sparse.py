@@ -68,9 +68,13 @@ class SparseAutoencoder(BaseAutoencoder):
         1 % better at the same sparsity (``docs/sparse.rst``).
     sparsity : {"kl", "l1"}, default="kl"
         The sparsity penalty.
-    sparsity_target : float, default=0.1
-        Target mean activation :math:`\\rho` of each unit (``sparsity="kl"``), the
-        value of UFLDL's MNIST exercises.
+    sparsity_target : float, default=0.2
+        Target mean activation :math:`\\rho` of each unit (``sparsity="kl"``). UFLDL's
+        exercises use 0.1 with 196 or more units; with a code as small as PCA's
+        (32 units) a unit active for 20 % of the inputs keeps about six units on per
+        input, and the codes classify better (digits: 0.951-0.956 against
+        0.942-0.951 at 0.1, PCA-32 0.964; MNIST about the same, 0.855-0.857;
+        ``docs/sparse.rst``).
     sparsity_weight : float or "auto", default="auto"
         Penalty weight :math:`\\beta`, in the papers' convention (UFLDL's
         :math:`\\beta = 3` means the same here, up to UFLDL's factor 1/2 on the
@@ -128,7 +132,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
     (1797, 64)
     >>> sae.reconstruction_loss_, sae.sparsity_weight_
     ('bce', 3.2)
-    >>> bool(abs(sae.mean_activation_.mean() - 0.1) < 0.02)
+    >>> bool(abs(sae.mean_activation_.mean() - 0.2) < 0.02)
     True
     """
 
@@ -154,7 +158,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         output_activation="auto",
         loss="auto",
         sparsity="kl",
-        sparsity_target=0.1,
+        sparsity_target=0.2,
         sparsity_weight="auto",
         sparsity_layers="code",
         decoder_norm=5.0,
