@@ -208,8 +208,12 @@ class NetEstimatorMixin:
     estimators).
     """
 
-    #: Rows per batch in transform / inverse_transform / score_samples / predict.
+    #: At most this many rows per batch in transform / inverse_transform /
+    #: score_samples / predict ...
     _inference_batch_size = 4096
+    #: ... and at most this many values in the widest activation tensor of a batch
+    #: (64 MB of float32): the rows follow from the module's ``activation_width``.
+    _inference_budget = 1 << 24
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -368,9 +372,20 @@ class NetEstimatorMixin:
             return X if X._range is not None else X.scan()
         return LazyArray(X).scan()
 
+    def _inference_rows(self, per_row: int = 1, budget: int | None = None) -> int:
+        """Rows per inference batch of the fitted module.
+
+        At most ``_inference_batch_size``, and few enough that ``per_row`` copies of
+        the module's widest layer (``net_.module_.activation_width`` values per row)
+        hold at most ``budget`` values (``_inference_budget`` by default).
+        """
+        budget = self._inference_budget if budget is None else budget
+        width = getattr(self.net_.module_, "activation_width", None) or 1
+        return int(min(self._inference_batch_size, max(1, budget // (width * per_row))))
+
     def _apply(self, fn, X, dtype=np.float32) -> np.ndarray:
         """``fn`` applied to ``X`` batch by batch (results as a ``dtype`` ndarray)."""
-        return self.net_.apply_batched(fn, X, self._inference_batch_size, dtype)
+        return self.net_.apply_batched(fn, X, self._inference_rows(), dtype)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -708,7 +723,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         err = net.apply_batched(
             lambda xb: net.criterion_.per_sample(net.module_(xb), xb),
             X,
-            self._inference_batch_size,
+            self._inference_rows(),
             np.float64,
         )
         return -err

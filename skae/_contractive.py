@@ -225,5 +225,5 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         # Not inference_mode: the autograd fallback (torch.func) needs autograd;
         # under no_grad it still differentiates inside, but records no graph.
         return self.net_.apply_batched(
-            fn, X, self._inference_batch_size, np.float64, inference_mode=False
+            fn, X, self._inference_rows(), np.float64, inference_mode=False
         )

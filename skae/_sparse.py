@@ -227,6 +227,6 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     def _set_fitted(self, net, X32):
         super()._set_fitted(net, X32)
-        codes = net.apply_batched(net.module_.encode, X32, self._inference_batch_size)
+        codes = net.apply_batched(net.module_.encode, X32, self._inference_rows())
         self.mean_activation_ = codes.mean(axis=0).astype(np.float64)
         return self

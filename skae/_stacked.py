@@ -51,7 +51,11 @@ from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder
 from .engine import seeded
-from .nn import BlockAutoencoderModule, ReconstructionLoss, make_activation
+from .nn import (
+    ReconstructionLoss,
+    StackedAutoencoderModule,
+    StackedClassifierModule,
+)
 
 __all__ = ["StackedAutoencoder", "StackedAutoencoderClassifier"]
 
@@ -89,34 +93,6 @@ def default_layer_estimator(device="cpu", mixed_precision=False, compile=False, 
     )
 
 
-# ---------------------------------------------------------------------- torch modules
-class StackedAutoencoderModule(BlockAutoencoderModule):
-    """The unrolled stack: every layer's encoder, then the decoders in reverse.
-
-    ``decoder[j]`` is ``Sequential(Linear, activation)`` where the activation is the
-    output activation of the layer that decoder belongs to; the bottom layer's output
-    activation is kept apart as ``output_activation`` so that ``forward`` can return
-    the logits (binary cross-entropy needs them).
-    """
-
-
-class StackedClassifierModule(nn.Module):
-    """Encoder blocks followed by a linear layer; ``forward`` returns class logits."""
-
-    def __init__(self, encoder_blocks, n_top, n_classes):
-        super().__init__()
-        self.encoder = nn.ModuleList(encoder_blocks)
-        self.head = nn.Linear(n_top, n_classes)
-
-    def encode(self, x):
-        for block in self.encoder:
-            x = block(x)
-        return x
-
-    def forward(self, x):
-        return self.head(self.encode(x))
-
-
 def _layer_module(est):
     module = getattr(getattr(est, "net_", None), "module_", None)
     if module is None or not all(hasattr(module, a) for a in ("encoder", "decoder")):
@@ -130,28 +106,6 @@ def _layer_module(est):
             f"layer has {len(module.encoder)} encoder blocks."
         )
     return module
-
-
-def _encoder_blocks(estimators):
-    """Deep copies of the layers' encoder blocks, bottom layer first."""
-    return [copy.deepcopy(_layer_module(est).encoder[0]) for est in estimators]
-
-
-def _unrolled_module(estimators):
-    """Unroll fitted shallow layers into one :class:`StackedAutoencoderModule`."""
-    decoders = []
-    for est in estimators[:0:-1]:  # top layer down to the second one
-        module = _layer_module(est)
-        decoders.append(
-            nn.Sequential(
-                *copy.deepcopy(module.decoder[0]), copy.deepcopy(module.output_activation)
-            )
-        )
-    bottom = _layer_module(estimators[0])
-    decoders.append(copy.deepcopy(bottom.decoder[0]))
-    return StackedAutoencoderModule(
-        _encoder_blocks(estimators), decoders, copy.deepcopy(bottom.output_activation)
-    )
 
 
 # --------------------------------------------------------------------- shared logic
@@ -499,7 +453,7 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
         loss = getattr(self.estimators_[0], "reconstruction_loss_", "mse")
         net = self._train(
-            _unrolled_module(self.estimators_),
+            StackedAutoencoderModule.unroll([_layer_module(e) for e in self.estimators_]),
             ReconstructionLoss(loss),
             X32,
             None,
@@ -706,15 +660,16 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         X32 = model_input(X)
         if self.pretrain:
             self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
-            blocks = _encoder_blocks(self.estimators_)
         else:
             self.estimators_, self.histories_ = [], []
-            blocks = None
         head_seed = rng.randint(_MAX_SEED)
         with seeded(head_seed, device):
-            if blocks is None:
-                blocks = self._random_blocks(X32.shape[1], sizes, device)
-            module = StackedClassifierModule(blocks, sizes[-1], len(classes))
+            if self.pretrain:
+                blocks = [copy.deepcopy(_layer_module(e).encoder[0]) for e in self.estimators_]
+                module = StackedClassifierModule(blocks, sizes[-1], len(classes))
+            else:
+                module = StackedClassifierModule.with_random_encoder(
+                    X32.shape[1], sizes, self._random_code_activation(device), len(classes))
         if self.fine_tune == "top":
             module.encoder.requires_grad_(False)
         y_idx = encoder.transform(y_lab).astype(np.int64)
@@ -730,17 +685,12 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         self._set_net(net)
         return self
 
-    def _random_blocks(self, n_features, sizes, device):
-        """Fresh encoder blocks shaped like the pretrained ones (``pretrain=False``)."""
+    def _random_code_activation(self, device) -> str:
+        """Activation of the fresh layers of ``pretrain=False``: the layer estimator's code's."""
         base = self.layer_estimator
         if base is None:
             base = default_layer_estimator(device)
-        code_activation = base.get_params().get("code_activation", "sigmoid")
-        dims = [n_features, *sizes]
-        return [
-            nn.Sequential(nn.Linear(a, b), make_activation(code_activation))
-            for a, b in zip(dims[:-1], dims[1:], strict=True)
-        ]
+        return base.get_params().get("code_activation", "sigmoid")
 
     def _logits(self, X):
         check_is_fitted(self)

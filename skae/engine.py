@@ -597,17 +597,48 @@ class AutoencoderNet(NeuralNet):
         per_sample = getattr(self.criterion_, "terms_per_sample", None)
         return 1.0 if per_sample is None else 1.0 / per_sample(y_true)
 
+    def loss_weights(self) -> dict:
+        """Factors callbacks apply to loss terms this epoch: ``{term name: factor}``.
+
+        A callback that schedules a term (:class:`skae.callbacks.KLSchedule` warms up
+        the VAE's ``"kl"``) publishes its factors in a ``loss_weights_`` dict; the
+        factors of several callbacks multiply. The penalties themselves are never
+        changed.
+        """
+        weights = {}
+        for _, cb in getattr(self, "callbacks_", ()):
+            for name, factor in (getattr(cb, "loss_weights_", None) or {}).items():
+                weights[name] = weights.get(name, 1.0) * factor
+        return weights
+
     def get_loss_terms(self, y_pred, y_true, X=None, training=False):
-        """Return ``[criterion, *penalties]`` as a list of scalar tensors."""
+        """Return ``[criterion, *penalties]`` as a list of scalar tensors.
+
+        Every penalty is multiplied by :meth:`penalty_scale` and by its factor in
+        :meth:`loss_weights`, if any.
+        """
         terms = [self.criterion_(y_pred, y_true)]
         if self.penalties:
             scale = self.penalty_scale(y_true)
+            weights = self.loss_weights()
             for penalty in self.penalties:
-                terms.append(penalty(y_pred, X, self.module_) * scale)
+                term = penalty(y_pred, X, self.module_) * scale
+                if penalty.name in weights:
+                    term = term * weights[penalty.name]
+                terms.append(term)
         return terms
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return sum(self.get_loss_terms(y_pred, y_true, X=X, training=training))
+        """skorch's loss hook: the sum of :meth:`get_loss_terms`.
+
+        Every training and validation step computes its loss here (override it to
+        change the loss). The terms are kept for the history (``train_<name>``).
+        """
+        terms = self.get_loss_terms(y_pred, y_true, X=X, training=training)
+        if self.mixed_precision is not None:
+            terms = [t.float() for t in terms]
+        self._runtime()["terms"] = terms
+        return terms[0] if len(terms) == 1 else torch.stack(terms).sum()
 
     def _step(self, batch, training, **fit_params):
         Xi, yi = unpack_data(batch)
@@ -617,10 +648,8 @@ class AutoencoderNet(NeuralNet):
             Xi = self.corruption(Xi)
         with self._autocast():
             y_pred = self._forward_module(training)(Xi, **fit_params)
-            terms = self.get_loss_terms(y_pred, target, X=Xi, training=training)
-        if self.mixed_precision is not None:
-            terms = [t.float() for t in terms]
-        loss = terms[0] if len(terms) == 1 else torch.stack(terms).sum()
+            loss = self.get_loss(y_pred, target, X=Xi, training=training)
+        terms = self._runtime().pop("terms", None) or [loss]
         step = {"loss": loss, "y_pred": y_pred, "terms": terms}
         if isinstance(batch, ShardBatch):
             step = self._globalise(step, batch)

@@ -19,7 +19,7 @@ from skae import (
     StackedAutoencoder,
     StackedAutoencoderClassifier,
 )
-from skae._stacked import StackedAutoencoderModule, StackedClassifierModule
+from skae.nn import StackedAutoencoderModule, StackedClassifierModule
 
 # A fast shallow layer for the tests that check behaviour rather than quality.
 FAST_LAYER = Autoencoder(hidden_layer_sizes=(), code_activation="sigmoid", lr=1e-2, max_iter=5)

@@ -15,13 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae._variational import (
-    GaussianKLPenalty,
-    VAEModule,
-    VariationalAutoencoder,
-    gaussian_kl,
-    log_likelihood,
-)
+from skae import VariationalAutoencoder
+from skae.nn import VAEModule, gaussian_kl, log_likelihood
+from skae.penalties import GaussianKLPenalty
 
 
 @pytest.fixture(scope="module")
