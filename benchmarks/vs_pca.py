@@ -32,6 +32,21 @@ Methods (``--estimators`` picks a subset, by name, case-insensitive):
   the scaled pixels) and ``StackedAutoencoderClassifier`` (``hidden_layer_sizes=
   (256, n_components)``, pretrained then fine-tuned with its own softmax layer).
 
+A second table (``--natural``, on by default on digits, ``--no-natural`` to skip)
+gives the regularised autoencoders at their *natural* configuration, the one their
+papers use, beside their equal-size row, so that a reader sees where each one wins
+(codes fed to the same classifiers; ``k`` = ``--n-components``):
+
+* ``SparseAutoencoder``: overcomplete one-layer model, ``4k`` sigmoid codes (128 =
+  2 x 64 pixels on digits), KL penalty with its defaults;
+* ``DenoisingAutoencoder``: overcomplete one-layer model, ``4k`` sigmoid codes,
+  cross-entropy, 25 % masking noise (Vincent et al. 2010);
+* ``ContractiveAutoencoder``: overcomplete one-layer model, ``4k`` sigmoid codes
+  (Rifai et al. 2011; closed-form penalty), its defaults otherwise;
+* ``VariationalAutoencoder``: a small latent space, ``max(2, k // 4)`` dimensions;
+* ``StackedAutoencoder``: a deeper stack ``n_features-256-128-k`` of denoising
+  layers (25 % masking), fine-tuned (a stacked denoising autoencoder).
+
 The scaler clips scaled test data to [0, 1] (``MinMaxScaler(clip=True)``; without
 it rare test pixels map far above 1 on MNIST and dominate the MSE) unless
 ``--no-clip`` is given. Epochs: the estimators' defaults on digits and faces (up to
@@ -44,8 +59,9 @@ split, random_state=0); MNIST / Fashion-MNIST from ``--data-home`` (default
 the 400 AT&T faces (``--dataset faces``, resized to ``--image-size``, 75/25 split
 stratified by subject, so the classifiers do face recognition).
 
-Output: a Markdown table on stdout and in ``<out>/results.md``, every number with the
-configuration, library versions and machine in ``<out>/results.json``, and figures
+Output: Markdown tables on stdout and in ``<out>/results.md``, every number with the
+configuration, library versions and machine in ``<out>/results.json`` (the second
+table under the key ``natural``), and figures
 drawn with :mod:`skae.plotting` (reconstructions of every method, first-layer
 filters, 2-D scatter of codes, VAE samples and latent traversal, training curves)
 in ``<out>/`` (default ``benchmarks/results/<dataset>/``). A progress bar on stderr
@@ -59,6 +75,7 @@ Usage::
     python benchmarks/vs_pca.py --dataset faces --image-size 32
     python benchmarks/vs_pca.py --estimators pca,autoencoder,vae --n-components 16
     python benchmarks/vs_pca.py --quick                # seconds: tiny subset, 2 epochs
+    python benchmarks/vs_pca.py --dataset mnist --natural   # add the second table
 """
 
 from __future__ import annotations
@@ -239,6 +256,49 @@ def build(name, args, cfg, n_features, image_shape):
     return est, desc
 
 
+#: The methods of the second table, at the configuration of their papers.
+NATURAL = ["SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder",
+           "VariationalAutoencoder", "StackedAutoencoder"]
+
+
+def build_natural(name, args, cfg, n_features):
+    """``name`` at its natural configuration (see the module docstring) and a description."""
+    k, seed = args.n_components, args.seed
+    over = 4 * k
+    epochs = {} if cfg.max_iter is None else {"max_iter": cfg.max_iter}
+    torch_kw = {"random_state": seed, "device": args.device, **epochs}
+    shallow = {"n_components": over, "hidden_layer_sizes": ()}
+    if name == "SparseAutoencoder":
+        est = skae.SparseAutoencoder(**shallow, **torch_kw)
+        p = est.get_params()
+        return est, (f"{n_features}-{over} sigmoid code, overcomplete x4, KL rho="
+                     f"{p['sparsity_target']:g}, weight {p['sparsity_weight']}")
+    if name == "DenoisingAutoencoder":
+        est = skae.DenoisingAutoencoder(**shallow, code_activation="sigmoid", loss="bce",
+                                        lr=1e-2, noise="masking", noise_level=0.25,
+                                        **torch_kw)
+        return est, f"{n_features}-{over} sigmoid code, overcomplete x4, bce, masking 25 %"
+    if name == "ContractiveAutoencoder":
+        est = skae.ContractiveAutoencoder(**shallow, **torch_kw)
+        return est, (f"{n_features}-{over} sigmoid code, overcomplete x4, weight "
+                     f"{est.get_params()['contractive_weight']:g} (closed form)")
+    if name == "VariationalAutoencoder":
+        small = max(2, k // 4)
+        est = skae.VariationalAutoencoder(n_components=small, **torch_kw)
+        h = est.get_params()["hidden_layer_sizes"]
+        h = (h,) if isinstance(h, int) else tuple(h)
+        return est, _arch(n_features, h, small) + " Gaussian posterior (small latent)"
+    if name == "StackedAutoencoder":
+        layer = skae.DenoisingAutoencoder(
+            hidden_layer_sizes=(), code_activation="sigmoid", loss="bce", lr=1e-2,
+            noise="masking", noise_level=0.25, max_iter=cfg.max_iter or 50,
+            device=args.device)
+        est = skae.StackedAutoencoder(n_components=k, hidden_layer_sizes=(256, 128),
+                                      layer_estimator=layer, **torch_kw)
+        return est, _arch(n_features, (256, 128), k) + " denoising layers (masking 25 %)"
+    raise ValueError(name)
+
+
 def _arch(n_features, hidden, k):
     return "-".join(map(str, (n_features, *hidden, k)))
 
@@ -310,7 +370,7 @@ def evaluate_raw(scaler, data, args):
 # figures
 
 
-def draw_figures(fitted, scaler, data, out):
+def draw_figures(fitted, scaler, data, out, natural=None):
     """Figures of :mod:`skae.plotting` into ``out``; returns the file names written.
 
     ``reconstructions.png`` (the same test images through every method with an
@@ -318,7 +378,8 @@ def draw_figures(fitted, scaler, data, out):
     ``latent_<method>.png`` (codes of the test set projected on their first two
     principal axes, coloured by label), ``vae_samples.png`` / ``vae_manifold.png``
     (generated images; decoded grid over the first two latent dimensions) and
-    ``training_curves_<method>.png`` (every loss term per epoch).
+    ``training_curves_<method>.png`` (every loss term per epoch); for the models of
+    the second table (``natural``), ``filters_natural_<method>.png``.
     """
     plotting = skae_plotting_or_none()
     if plotting is None:
@@ -382,6 +443,11 @@ def draw_figures(fitted, scaler, data, out):
                 plotting.LatentManifoldDisplay.from_estimator(
                     vae, Xs_test, n_grid=12, dims=dims, image_shape=image_shape),
                 f"{name}: decoded grid over its two most active latent dimensions")
+    for name, est in (natural or {}).items():
+        if name in ("SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder"):
+            attempt(f"filters_natural_{name}.png", lambda est=est: plotting.FilterDisplay
+                    .from_estimator(est, n_filters=64, image_shape=image_shape),
+                    f"{name}, overcomplete: first-layer filters")
     for name, est in networks.items():
         attempt(f"training_curves_{name}.png", lambda est=est:
                 plotting.TrainingCurveDisplay.from_estimator(est),
@@ -458,6 +524,9 @@ def parse_args(argv=None):
                         help="LogisticRegression max_iter")
     parser.add_argument("--no-clip", action="store_true",
                         help="do not clip the scaled test data to [0, 1]")
+    parser.add_argument("--natural", action=argparse.BooleanOptionalAction, default=None,
+                        help="second table: the regularised autoencoders at their natural "
+                        "configuration (default: on for digits, off otherwise)")
     parser.add_argument("--no-figures", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -466,6 +535,8 @@ def parse_args(argv=None):
         if args.mnist:
             args.data_home = Path(args.mnist)
     args.names = _resolve_names(args.estimators)
+    if args.natural is None:
+        args.natural = args.dataset == "digits"
     if args.out is None:
         args.out = RESULTS / (args.dataset + ("_quick" if args.quick else ""))
     return args
@@ -523,9 +594,31 @@ def main(argv=None):
         bar.update(1)
     bar.close()
 
+    natural, natural_fitted = [], {}
+    names = [n for n in NATURAL if n in args.names] if args.natural else []
+    bar = progress(total=len(names), desc=f"{args.dataset} natural",
+                   disable=args.no_progress or not names)
+    for name in names:
+        bar.set_postfix_str(name)
+        try:
+            est, desc = build_natural(name, args, cfg, n_features)
+            row = {"method": name, "model": desc, "n_components": est.n_components,
+                   **evaluate(est, scaler, data, args)}
+            natural.append(row)
+            natural_fitted[name] = est
+        except Exception as exc:
+            traceback.print_exc()
+            skipped.append((f"{name} (natural)", f"failed: {type(exc).__name__}: {exc}"))
+        bar.update(1)
+    bar.close()
+
     pca_mse = next((r["mse"] for r in rows if r["method"] == "PCA"), None)
-    for r in rows:
+    for r in rows + natural:
         r["mse_ratio"] = r["mse"] / pca_mse if r["mse"] is not None and pca_mse else None
+    equal = {r["method"]: r for r in rows}
+    for r in natural:
+        for key in ("acc_lr", "acc_svc"):
+            r[f"{key}_equal_size"] = equal.get(r["method"], {}).get(key)
 
     caption = (
         f"{data.description}: {len(data.X_train)} train / {len(data.X_test)} test samples, "
@@ -548,7 +641,22 @@ def main(argv=None):
         text += ["", "Reference classifiers (no reducer; accuracy on the same test set):", "",
                  markdown_table([("Classifier", "method", None), ("Accuracy", "accuracy", ".4f"),
                                  ("Fit (s)", "fit_time_s", ".2f")], refs)]
-    notes = [f"- {r['method']}: {', '.join(r['warnings'])}" for r in rows if r.get("warnings")]
+    if natural:
+        text += ["", textwrap.fill(
+            "The regularised autoencoders at their natural configuration (the papers'), "
+            f"beside their row above (n_components={args.n_components}): same data, "
+            "scaler, classifiers and epochs; MSE / PCA relative to PCA with "
+            f"{args.n_components} components.", width=100), "",
+            markdown_table([
+                ("Method", "method", None), ("Natural configuration", "model", None),
+                ("Code size", "n_components", "d"), ("Test MSE", "mse", ".5f"),
+                ("MSE / PCA", "mse_ratio", ".3f"), ("LR acc.", "acc_lr", ".4f"),
+                ("SVC acc.", "acc_svc", ".4f"), ("LR, equal size", "acc_lr_equal_size", ".4f"),
+                ("SVC, equal size", "acc_svc_equal_size", ".4f"),
+                ("Fit (s)", "fit_time_s", ".2f"), ("Epochs", "epochs", "d"),
+            ], natural)]
+    notes = [f"- {r['method']}: {', '.join(r['warnings'])}"
+             for r in rows + natural if r.get("warnings")]
     notes += [f"- {name} skipped: {why}" for name, why in skipped]
     if notes:
         text += ["", *notes]
@@ -556,7 +664,8 @@ def main(argv=None):
     print(report)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    figures = [] if args.no_figures else draw_figures(fitted, scaler, data, args.out)
+    figures = [] if args.no_figures else draw_figures(fitted, scaler, data, args.out,
+                                                      natural_fitted)
     wall = time.perf_counter() - start
     (args.out / "results.md").write_text(report + "\n")
     config = {k: v for k, v in vars(args).items() if k not in ("names",)}
@@ -565,7 +674,7 @@ def main(argv=None):
                   max_iter=cfg.max_iter, rbm_n_iter=cfg.rbm_n_iter,
                   kpca_max_train=cfg.kpca_max_train, conv_max_iter=cfg.conv_max_iter,
                   clip=clip)
-    payload = {"config": config, "results": rows, "references": refs,
+    payload = {"config": config, "results": rows, "references": refs, "natural": natural,
                "skipped": [{"method": n, "reason": w} for n, w in skipped],
                "figures": figures, "versions": versions(), "machine": machine_info(),
                "wall_time_s": wall}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .nn import AEOutput, Penalty, gaussian_kl
+from .nn import AEOutput, FixedNormLinear, Penalty, gaussian_kl
 
 __all__ = [
     "ContractivePenalty",
@@ -231,7 +231,9 @@ class L2WeightPenalty(Penalty):
     with every optimizer (Adam's ``weight_decay`` adds the same gradient; AdamW's
     decoupled decay does not). Only parameters with two or more dimensions that are
     being trained count: biases, normalisation scales, learned variances and frozen
-    layers are not decayed.
+    layers are not decayed, nor the stored weight of a :class:`~skae.nn.FixedNormLinear`:
+    its output does not depend on that weight's scale, so decaying it would only
+    shrink the scale, which raises the effective learning rate of its direction.
     """
 
     name = "weight_decay"
@@ -240,7 +242,9 @@ class L2WeightPenalty(Penalty):
         self.weight = float(weight)
 
     def __call__(self, output, X, module):
-        params = [p for p in module.parameters() if p.ndim >= 2 and p.requires_grad]
+        fixed = {id(m.weight) for m in module.modules() if isinstance(m, FixedNormLinear)}
+        params = [p for p in module.parameters()
+                  if p.ndim >= 2 and p.requires_grad and id(p) not in fixed]
         if not params or self.weight == 0:
             return output.code.new_zeros(()) if hasattr(output, "code") else X.new_zeros(())
         return 0.5 * self.weight * torch.stack([p.square().sum() for p in params]).sum()

@@ -639,9 +639,9 @@ class FilterDisplay:
     >>> from skae.plotting import FilterDisplay
     >>> X = MinMaxScaler().fit_transform(load_digits().data)
     >>> sae = SparseAutoencoder(n_components=16, max_iter=2, random_state=0).fit(X)
-    >>> disp = FilterDisplay.from_estimator(sae)
+    >>> disp = FilterDisplay.from_estimator(sae)  # 256 hidden units: the first 64
     >>> len(disp.images_), disp.axes_.shape
-    (16, (4, 4))
+    (64, (8, 8))
     >>> plt.close(disp.figure_)
     """
 

@@ -108,6 +108,23 @@ def test_vs_pca_quick_cli(tmp_path):
     mse = np.mean((pca.inverse_transform(pca.transform(Xs_test)) - Xs_test) ** 2)
     assert rows["PCA"]["mse"] == pytest.approx(mse, rel=1e-4)
 
+    # The second table: the regularised autoencoders at their natural configuration
+    # (on by default on digits), beside their equal-size rows.
+    assert "| Method | Natural configuration | Code size |" in stdout
+    natural = {r["method"]: r for r in payload["natural"]}
+    assert set(natural) == {"SparseAutoencoder", "DenoisingAutoencoder",
+                            "ContractiveAutoencoder", "VariationalAutoencoder",
+                            "StackedAutoencoder"}, payload["skipped"]
+    for name in ("SparseAutoencoder", "DenoisingAutoencoder", "ContractiveAutoencoder"):
+        assert natural[name]["n_components"] == 32  # overcomplete: 4 x 8
+    assert natural["VariationalAutoencoder"]["n_components"] == 2
+    assert natural["StackedAutoencoder"]["n_components"] == 8
+    for name, row in natural.items():
+        assert 0.0 <= row["acc_lr"] <= 1.0 and 0.0 <= row["acc_svc"] <= 1.0
+        assert 0.0 < row["mse"] < 1.0
+        assert row["acc_lr_equal_size"] == rows[name]["acc_lr"]
+        assert row["acc_svc_equal_size"] == rows[name]["acc_svc"]
+
     refs = {r["method"] for r in payload["references"]}
     assert {"LogisticRegression on raw pixels", "SVC (rbf) on raw pixels"} <= refs
     assert any(r.startswith("StackedAutoencoderClassifier") for r in refs)
@@ -117,6 +134,64 @@ def test_vs_pca_quick_cli(tmp_path):
         assert "reconstructions.png" in payload["figures"]
         for fig in payload["figures"]:
             assert (out / fig).stat().st_size > 0
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="MNIST not found in ../shared/data")
+def test_literature_quick(tmp_path, capsys):
+    """``benchmarks/literature.py --quick``: every section, its table, claims and JSON."""
+    lit = _load("literature")
+    payload = lit.main(["--quick", "--no-progress", "--threads", "1", "--mnist",
+                        str(SHARED / "mnist"), "--out", str(tmp_path)])
+    stdout = capsys.readouterr().out
+    sections = payload["sections"]
+    assert list(sections) == lit.SECTIONS
+    for name, res in sections.items():
+        assert "error" not in res, (name, res.get("error"))
+        assert res["table"] in stdout and res["claims"], name
+        for c in res["claims"]:
+            assert c["section"] == name and isinstance(c["holds"], bool)
+            assert c["ours"] and c["published"]
+    assert payload["summary"] == [c for res in sections.values() for c in res["claims"]]
+    assert "| Section | Claim | Ours | Published | Holds? |" in stdout
+
+    sparse = {r["model"].split(",")[0]: r for r in sections["sparse"]["rows"]}
+    assert set(sparse) == {"PCA-30", "sparse", "plain"}  # --quick: one epoch budget
+    for key in ("mean_activation", "code_std", "hidden_activation", "mse", "acc_lr"):
+        assert np.isfinite(sparse["sparse"][key]), key
+    ufldl = [r["model"] for r in sections["ufldl"]["rows"]]
+    assert ufldl[0].startswith("raw pixels") and len(ufldl) == 4
+    dae = sections["denoising"]["rows"]
+    assert all(0.1 <= r["top10"] <= 1.0 and r["spread"] > 0 for r in dae)
+    cae = sections["contractive"]
+    assert [r["kind"] for r in cae["rows"]] == ["ae", "dae", "cae"]
+    # the plain and denoising models are fitted once and shared by both sections
+    assert cae["rows"][0]["fit_time_s"] == dae[0]["fit_time_s"]
+    assert {r["method"][:3] for r in sections["stacked"]["rows"]} == {
+        "(a)", "(b)", "(c)", "(d)", "(e)"}
+    vae = sections["vae"]
+    assert vae["elbo_subset"] <= vae["iwae"] < 0 and vae["nll"] == -vae["iwae"]
+
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["config"]["sizes"]["sparse_epochs"] == [2]
+    assert [c["holds"] for c in saved["summary"]] == [c["holds"] for c in payload["summary"]]
+    assert (tmp_path / "results.md").read_text().count("## ") == len(lit.SECTIONS) + 1
+    if _has_plotting():
+        assert set(payload["figures"]) == {"filters_ufldl.png", "filters_denoising.png",
+                                           "vae_samples.png"}
+        for fig in payload["figures"]:
+            assert (tmp_path / fig).stat().st_size > 0
+
+
+def test_literature_arguments():
+    lit = _load("literature")
+    args = lit.parse_args(["--sections", "vae, sparse", "--mnist", "/data/mnist"])
+    assert args.sections == ["sparse", "vae"] and args.mnist == Path("/data/mnist")
+    assert args.threads == 2 and args.out.name == "literature"
+    cfg = lit.make_config(lit.parse_args(["--n-train", "0", "--epochs", "7"]))
+    assert cfg.dae_train == cfg.vae_train == 60_000 and cfg.dae_epochs == cfg.vae_epochs == 7
+    assert cfg.sparse_epochs == (20, 200)
+    with pytest.raises(SystemExit):
+        lit.parse_args(["--sections", "sparse,nope"])
 
 
 def test_vs_pca_arguments():

@@ -167,9 +167,9 @@ def test_default_architecture_and_parameters():
     # "auto": no strided layer on a map smaller than 4 pixels along its longer side
     rng = np.random.RandomState(0)
     small = ConvAutoencoder(n_components=2, max_iter=1).fit(rng.rand(20, 64))
-    assert [b[0].out_channels for b in small.net_.module_.encoder] == [16, 32]
+    assert [b[0].out_channels for b in small.net_.module_.encoder[:-1]] == [16, 32]
     large = ConvAutoencoder(n_components=2, max_iter=1).fit(rng.rand(20, 784))
-    assert [b[0].out_channels for b in large.net_.module_.encoder] == [16, 32, 64, 128]
+    assert [b[0].out_channels for b in large.net_.module_.encoder[:-1]] == [16, 32, 64, 128]
     assert est.code_activation == "sigmoid" and est.noise is None and est.batchnorm
     assert params["image_shape"].default is None
     # the noise vocabulary of DenoisingAutoencoder

@@ -68,13 +68,14 @@ def ae(data):
 
 @pytest.fixture(scope="module")
 def sae(data):
-    return SparseAutoencoder(n_components=16, max_iter=3, random_state=0).fit(data[0])
+    return SparseAutoencoder(n_components=16, hidden_layer_sizes=(), max_iter=3,
+                             random_state=0).fit(data[0])
 
 
 @pytest.fixture(scope="module")
 def vae(data):
     return VariationalAutoencoder(n_components=2, hidden_layer_sizes=(32,), max_iter=3,
-                                  kl_warmup=2, random_state=0).fit(data[0])
+                                  kl_warmup=2, beta=1.0, random_state=0).fit(data[0])
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,7 @@ def test_history_records_elbo_parts(vae):
     for key in ("train_reconstruction", "train_kl", "train_elbo", "kl_weight"):
         assert key in h[-1]
     last = h[-1]
-    assert last["kl_weight"] == 1.0
+    assert last["kl_weight"] == vae.beta == 0.5  # the warm-up ends at beta
     np.testing.assert_allclose(
         last["train_loss"], last["train_reconstruction"] + last["train_kl"], rtol=1e-5
     )
@@ -182,26 +182,30 @@ def test_pipeline_with_logistic_regression(digits):
 
 
 def test_default_codes_keep_latent_units_active(digits01):
-    """The default beta keeps enough latent units off the prior to learn.
+    """The default beta keeps more of the code off the prior, and the codes learn.
 
-    Measured on these digits with 32 latent units: beta=1 leaves 10 units active and
-    the codes classify at 0.92 (PCA-32: 0.96); the default keeps about 20.
+    Measured on these digits with 32 latent units: beta=1 shrinks the posterior means
+    towards the prior (15 units with variance > 0.1, LR on the codes 0.92; PCA-32:
+    0.96); the default keeps 18 such units, with larger variance, and reaches 0.96.
     """
     X_train, X_test, y_train, y_test = digits01
     kw = dict(n_components=32, max_iter=60, random_state=0)
     default = VariationalAutoencoder(**kw).fit(X_train)
     vae1 = VariationalAutoencoder(beta=1.0, **kw).fit(X_train)
 
-    def active(est):
-        return int((est.transform(X_train).var(0) > 0.01).sum())
+    def accuracy(Z_train, Z_test):
+        clf = LogisticRegression(max_iter=2000).fit(Z_train, y_train)
+        return clf.score(Z_test, y_test)
 
-    assert active(default) >= active(vae1) + 5
-    Z_train, Z_test = default.transform(X_train), default.transform(X_test)
-    acc = LogisticRegression(max_iter=2000).fit(Z_train, y_train).score(Z_test, y_test)
+    def active(est):
+        return int((est.transform(X_train).var(0) > 0.1).sum())
+
+    assert active(default) > active(vae1)
+    acc = accuracy(default.transform(X_train), default.transform(X_test))
+    acc1 = accuracy(vae1.transform(X_train), vae1.transform(X_test))
+    assert acc > acc1 + 0.02
     pca = PCA(32).fit(X_train)
-    pca_acc = LogisticRegression(max_iter=2000).fit(pca.transform(X_train), y_train).score(
-        pca.transform(X_test), y_test)
-    assert acc > pca_acc - 0.03
+    assert acc > accuracy(pca.transform(X_train), pca.transform(X_test)) - 0.03
 
 
 def test_grid_search_by_likelihood_without_labels(digits01):
