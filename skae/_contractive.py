@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
 from .penalties import ContractivePenalty
 
 
@@ -140,6 +140,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
         "decoder_norm": [Interval(Real, 0, None, closed="neither"), None],
     }

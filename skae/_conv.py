@@ -18,10 +18,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder
-from ._denoising import NOISES, DenoisingAutoencoder
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
+from ._denoising import NOISES, NoiseMixin
+from ._image import ImageShapeError, parse_image_shape
 from ._variational import VariationalAutoencoder
-from .corruption import Compose
 from .nn import ConvAutoencoderModule, ConvVAEModule, conv_output_size
 
 __all__ = ["ConvAutoencoder", "ConvVariationalAutoencoder"]
@@ -104,36 +104,20 @@ class _ConvMixin:
             )
             return (1, 1, n_features)
         try:
-            dims = tuple(shape)
-        except TypeError:
-            dims = ()
-        valid = len(dims) in (2, 3) and all(
-            isinstance(d, Integral | np.integer) and not isinstance(d, bool)
-            and (d >= 1 or d == -1) for d in dims
-        ) and sum(d == -1 for d in dims) <= 1
-        if not valid:
-            raise ValueError(
-                f"image_shape must be None, (H, W) or (C, H, W) with positive integers (one "
-                f"of them may be -1, inferred from n_features), got {shape!r}."
-            )
-        dims = tuple(int(d) for d in dims)
-        if len(dims) == 2:
-            dims = (1, *dims)
-        known = math.prod(d for d in dims if d != -1)
-        if -1 in dims:
-            if n_features % known:
-                raise ValueError(
-                    f"image_shape={shape!r} needs a number of features divisible by {known}, "
-                    f"but X has {n_features} features."
-                )
-            dims = tuple(n_features // known if d == -1 else d for d in dims)
-        elif known != n_features:
-            raise ValueError(
-                f"image_shape={shape!r} describes images of C*H*W = "
-                f"{'*'.join(map(str, dims))} = {known} values, but X has {n_features} "
-                "features. Each row must be one image flattened channel first, row-major."
-            )
-        return dims
+            return parse_image_shape(shape, n_features)
+        except ImageShapeError as exc:
+            if exc.reason == "invalid":
+                msg = (f"image_shape must be None, (H, W) or (C, H, W) with positive integers "
+                       f"(one of them may be -1, inferred from n_features), got {shape!r}.")
+            elif exc.reason == "divisible":
+                msg = (f"image_shape={shape!r} needs a number of features divisible by "
+                       f"{exc.known}, but X has {n_features} features.")
+            else:
+                msg = (f"image_shape={shape!r} describes images of C*H*W = "
+                       f"{'*'.join(map(str, exc.dims))} = {exc.known} values, but X has "
+                       f"{n_features} features. Each row must be one image flattened channel "
+                       "first, row-major.")
+            raise ValueError(msg) from None
 
     def _validate_X(self, X, reset: bool):
         X = super()._validate_X(X, reset)
@@ -150,7 +134,7 @@ class _ConvMixin:
                     batchnorm=self.batchnorm)
 
 
-class ConvAutoencoder(_ConvMixin, BaseAutoencoder):
+class ConvAutoencoder(_ConvMixin, NoiseMixin, BaseAutoencoder):
     """Convolutional autoencoder for images given as flat rows.
 
     scikit-learn transformers take 2-D data, so ``X`` holds one image per row,
@@ -171,6 +155,8 @@ class ConvAutoencoder(_ConvMixin, BaseAutoencoder):
     network learns to reconstruct the clean images (a convolutional denoising
     autoencoder), with the corruptions and vocabulary of
     :class:`DenoisingAutoencoder`.
+
+    Read more in the :doc:`User Guide </conv>`.
 
     Parameters
     ----------
@@ -288,6 +274,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
         **_ConvMixin._conv_constraints,
         "noise": [StrOptions(set(NOISES)), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
@@ -365,38 +352,6 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
             output_activation=self.output_activation_,
         )
 
-    # The corruption of DenoisingAutoencoder, same parameters and same classes.
-    _make_noise = DenoisingAutoencoder._make_noise
-
-    def _build_corruption(self, X):
-        other = super()._build_corruption(X)
-        if self.noise is None:
-            return other
-        low, high = float(X.min()), float(X.max())
-        own = self._make_noise(low, high)
-        self.noise_range_ = (low, high)
-        return own if other is None else Compose(other, own)
-
-    def corrupt(self, X, random_state=None):
-        """Return a corrupted copy of ``X``, drawn like the training corruption.
-
-        See :meth:`DenoisingAutoencoder.corrupt`. With ``noise=None`` the copy is
-        unchanged.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Clean data.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the noise (the global random state is left alone).
-
-        Returns
-        -------
-        X_noisy : ndarray of shape (n_samples, n_features)
-            The corrupted copy, of the same float dtype as ``X``.
-        """
-        return DenoisingAutoencoder.corrupt(self, X, random_state=random_state)
-
 
 class ConvVariationalAutoencoder(_ConvMixin, VariationalAutoencoder):
     """Convolutional variational autoencoder for images given as flat rows.
@@ -407,6 +362,8 @@ class ConvVariationalAutoencoder(_ConvMixin, VariationalAutoencoder):
     the posterior :math:`q(z \\mid x)` on the flattened feature map (or on the last
     of ``hidden_layer_sizes``); dense layers back to the feature map and mirrored
     transposed convolutions to ``(C, H, W)``.
+
+    Read more in the :doc:`User Guide </conv>`.
 
     Parameters
     ----------

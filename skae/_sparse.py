@@ -7,7 +7,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
 from .penalties import KLSparsityPenalty, L1ActivityPenalty
 
 
@@ -134,6 +134,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
         "sparsity": [StrOptions({"kl", "l1"})],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
         "sparsity_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],

@@ -12,8 +12,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
+from ._data import SEED_MAX
 from .callbacks import KLSchedule
-from .nn import ACTIVATIONS, VAEModule, VAENegLogLikelihood, gaussian_kl
+from .nn import VAEModule, VAENegLogLikelihood, gaussian_kl
 from .penalties import GaussianKLPenalty
 
 __all__ = ["VariationalAutoencoder"]
@@ -46,6 +47,8 @@ class VariationalAutoencoder(BaseAutoencoder):
     lower bound on :math:`\\log p(x)` and :meth:`score` its mean, so
     :class:`~sklearn.model_selection.GridSearchCV` can choose a VAE by held-out
     likelihood without labels.
+
+    Read more in the :doc:`User Guide </variational>`.
 
     Parameters
     ----------
@@ -165,9 +168,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in BaseAutoencoder._parameter_constraints.items()
-           if k not in ("code_activation", "output_activation", "loss")},
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        **BaseAutoencoder._parameter_constraints,
         "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
         "gaussian_variance": [StrOptions({"learned"}), Interval(Real, 0, None, closed="neither")],
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -287,7 +288,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         # (an interrupt can come between an epoch's loss and its ELBO bookkeeping)
         self.elbo_ = self.elbo_curve_[-1] if self.elbo_curve_ else float("nan")
         # Seed of the noise used by score_samples / transform(sample_latent=True).
-        self._noise_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._noise_seed_ = int(check_random_state(self.random_state).randint(SEED_MAX))
         return self
 
     # -------------------------------------------------------------- inference
@@ -430,7 +431,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        gen = self._generator(rng.randint(2**31 - 1))
+        gen = self._generator(rng.randint(SEED_MAX))
         z = torch.randn(n_samples, self.n_components, generator=gen)
         module = self.net_.module_
         X = self._apply(module.decode, z.numpy()).astype(np.float64)

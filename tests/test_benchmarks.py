@@ -274,3 +274,22 @@ def test_conv_faces_quick(tmp_path):
     assert rows["PCA"]["mse_ratio"] == 1.0
     payload = json.loads((tmp_path / "results.json").read_text())
     assert payload["config"]["size"] == 16 and payload["mnist"] == []
+
+
+@pytest.mark.slow
+def test_sparse_input_quick(tmp_path):
+    sparse = _load("sparse_input")
+    path = tmp_path / "sparse.json"
+    result = sparse.main(["--quick", "--big-rows", "300", "--big-features", "200",
+                          "--big-density", "0.01", "--json", str(path)])
+    rows = {r["method"]: r for r in result["compare"]}
+    assert set(rows) == {"TruncatedSVD", "Autoencoder", "Autoencoder (dense)"}
+    # the CSR fit is the fit of its dense twin
+    for key in ("mse", "lr_accuracy"):
+        assert rows["Autoencoder"][key] == rows["Autoencoder (dense)"][key]
+    for r in rows.values():
+        assert 0 <= r["mse"] < 1 and 0 < r["lr_accuracy"] <= 1 and r["peak_mb"] >= 0
+    big = result["big"]
+    assert big["shape"] == [300, 200] and big["code_shape"] == [300, 32]
+    assert big["peak_rss_mb"] > 0
+    assert json.loads(path.read_text())["big"]["nnz"] == big["nnz"]

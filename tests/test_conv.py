@@ -13,7 +13,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from skae import ConvAutoencoder, ConvVariationalAutoencoder, DenoisingAutoencoder
@@ -445,30 +444,3 @@ def test_conv_vae_parameters_extend_vae():
     conv = set(inspect.signature(ConvVariationalAutoencoder.__init__).parameters)
     assert conv - vae == {"image_shape", "filters", "kernel_size", "strides", "batchnorm"}
     assert vae <= conv
-
-
-# ---------------------------------------------------------------- scikit-learn checks
-CHECK = dict(n_components=3, filters=(2, 4), strides=(2, 1), max_iter=2, batch_size=16)
-# See tests/test_sklearn_checks.py: float32 kernels give results that depend on the
-# batch size in the last bit; the check asks for float64 agreement.
-_FLOAT32_BATCH_REASON = (
-    "float32 convolution / GEMM kernels depend on the batch size: results agree to ~1e-7 "
-    "relative, the check asks for 1e-7 (see test_inference_batches_do_not_change_results)"
-)
-
-
-def _expected_failures(estimator):
-    return {"check_methods_subset_invariance": _FLOAT32_BATCH_REASON}
-
-
-@parametrize_with_checks(
-    [
-        ConvAutoencoder(**CHECK, image_shape=(1, -1)),  # every row a 1-D signal
-        ConvAutoencoder(**CHECK, image_shape=(-1, 1), batchnorm=False, noise="gaussian",
-                        noise_level=0.1),
-        ConvVariationalAutoencoder(**CHECK, image_shape=(1, -1)),
-    ],
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
