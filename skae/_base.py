@@ -33,7 +33,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
-from . import _distributed
+from . import _distributed, _persist
 from ._data import (
     FLOAT_DTYPES,
     SEED_MAX,
@@ -204,8 +204,11 @@ class NetEstimatorMixin:
     _progress_desc = None
 
     def _make_net(self, module, *, criterion, penalties, n_samples, device, train_split,
-                  early_stopping, random_state=None):
-        """The engine configured from the estimator's training parameters."""
+                  early_stopping, random_state=None, mixed_precision=None):
+        """The engine configured from the estimator's training parameters.
+
+        ``mixed_precision`` overrides the estimator's parameter when given.
+        """
         opt_cls, opt_kwargs = OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
         kwargs = {f"optimizer__{k}": v for k, v in opt_kwargs.items()}
         verbose = int(self.verbose)
@@ -242,7 +245,8 @@ class NetEstimatorMixin:
             callbacks=callbacks,
             verbose=verbose,
             device=device,
-            mixed_precision=resolve_precision(self.mixed_precision, device),
+            mixed_precision=resolve_precision(
+                self.mixed_precision if mixed_precision is None else mixed_precision, device),
             compile=bool(self.compile),
             random_state=random_state,
             **kwargs,
@@ -344,6 +348,46 @@ class NetEstimatorMixin:
         tags.input_tags.allow_nan = False
         return tags
 
+    # ----------------------------------------------------------- persistence
+    #: Fitted attributes that are views of the net, re-pointed after loading.
+    _net_views = ("history_",)
+
+    def _net_parts(self) -> dict:
+        """The untrained ``module``, ``criterion``, ``penalties`` and ``corruption``
+        that ``fit`` built, from the fitted attributes (used to rebuild ``net_``)."""
+        raise NotImplementedError
+
+    def _link_net_views(self):
+        if "history_" in self._net_views:
+            self.history_ = self.net_.history
+
+    def __getstate__(self):
+        # Plain data only (see skae._persist): pickle, copy.deepcopy and skops.io
+        # all store the net as numpy weights, optimizer state and history.
+        state = dict(super().__getstate__())  # may be __dict__ itself
+        net = state.pop("net_", None)
+        for key in self._net_views:
+            state.pop(key, None)
+        if net is not None:
+            state[_persist.NET_STATE_KEY] = _persist.net_state(net)
+        if isinstance(state.get("_rng"), np.random.RandomState):
+            state["_rng"] = _persist.plain(state["_rng"].get_state(legacy=True))
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        net_state = state.pop(_persist.NET_STATE_KEY, None)
+        rng = state.pop("_rng", None)
+        super().__setstate__(state)
+        if rng is not None:
+            self._rng = np.random.RandomState()
+            name, keys, pos, has_gauss, cached = rng
+            self._rng.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss,
+                                 cached))
+        if net_state is not None:
+            self.net_ = _persist.restore_net(self, net_state)
+            self._link_net_views()
+
 
 class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     """``transform`` = ``net_.module_.encode``, ``inverse_transform`` = ``decode``.
@@ -438,6 +482,16 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
 
     def _build_corruption(self, X: np.ndarray):
         return None
+
+    def _net_parts(self) -> dict:
+        # The corruption reads only the range of the training data, kept in noise_range_.
+        low, high = getattr(self, "noise_range_", (0.0, 0.0))
+        return {
+            "module": self._build_module(self.n_features_in_),
+            "criterion": self._build_criterion(),
+            "penalties": self._build_penalties(),
+            "corruption": self._build_corruption(np.array([[low, high]], dtype=np.float32)),
+        }
 
     #: Warn at fit when the code is not smaller than the input (the variants whose
     #: only regularisation is the bottleneck).
@@ -570,7 +624,14 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         return self._record_fit(net, X32, len(X32))
 
     def _record_fit(self, net, X32, n_samples_seen):
-        net.train_split = None  # the validation data must not travel with the model
+        if net.train_split is not None:
+            net.train_split = None  # the validation data must not travel with the model
+            # so later partial_fit calls have none: their stopping rule watches the
+            # training loss (a valid_ monitor would fail on the missing key)
+            stopping = dict(net.callbacks_).get("early_stopping")
+            if stopping is not None:
+                stopping.monitor = "train_" + self._stopping_metric
+                stopping.load_best = False
         self.n_samples_seen_ = n_samples_seen
         return self._set_fitted(net, X32)
 

@@ -200,6 +200,12 @@ class _StackedMixin(NetEstimatorMixin):
         net.train_split = None  # the validation data must not travel with the model
         return net
 
+    # persistence (skae._persist): the layer histories are views of the layers' nets
+    _net_views = ("histories_",)
+
+    def _link_net_views(self):
+        self.histories_ = [getattr(est, "history_", None) for est in self.estimators_]
+
 
 class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
     """Stacked autoencoder with greedy layer-wise pretraining, as a transformer.
@@ -405,6 +411,12 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         return self._fit_guarded(lambda: self._fit(X))
 
     _progress_desc = "fine-tuning"
+
+    def _net_parts(self):
+        loss = getattr(self.estimators_[0], "reconstruction_loss_", "mse")
+        return {"module": StackedAutoencoderModule.unroll(
+                    [_layer_module(e) for e in self.estimators_]),
+                "criterion": ReconstructionLoss(loss)}
 
     def _fit(self, X):
         self._check_layer_estimator()
@@ -688,6 +700,20 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         )
         self._record_net(net)
         return self
+
+    def _net_parts(self):
+        # the untrained network fit built (persistence: skae._persist restores its state)
+        sizes = self._layer_sizes()
+        if self.estimators_:
+            blocks = [copy.deepcopy(_layer_module(e).encoder[0]) for e in self.estimators_]
+            module = StackedClassifierModule(blocks, sizes[-1], len(self.classes_))
+        else:
+            module = StackedClassifierModule.with_random_encoder(
+                self.n_features_in_, sizes, self._random_code_activation("cpu"),
+                len(self.classes_))
+        if self.fine_tune == "top":
+            module.encoder.requires_grad_(False)
+        return {"module": module, "criterion": nn.CrossEntropyLoss()}
 
     def _random_code_activation(self, device) -> str:
         """Activation of the fresh layers of ``pretrain=False``: the layer estimator's code's."""

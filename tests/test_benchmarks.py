@@ -293,3 +293,37 @@ def test_sparse_input_quick(tmp_path):
     assert big["shape"] == [300, 200] and big["code_shape"] == [300, 32]
     assert big["peak_rss_mb"] > 0
     assert json.loads(path.read_text())["big"]["nnz"] == big["nnz"]
+
+
+@pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="MNIST not found in ../shared/data")
+def test_defaults_mnist_tiny(capsys):
+    """``benchmarks/defaults_mnist.py``: PCA row, one estimator, seed 004's table."""
+    bench = _load("defaults_mnist")
+    out = bench.main(["--mnist", str(SHARED / "mnist"), "--n-train", "300", "--n-test", "100",
+                      "--max-iter", "1", "--estimators", "sparse", "--seed004",
+                      "--seed004-epochs", "1", "--threads", "1"])
+    rows = {r["method"]: r for r in out["defaults"]}
+    assert set(rows) == {"PCA-32", "SparseAutoencoder"}
+    assert rows["PCA-32"]["gap"] == 0 and rows["SparseAutoencoder"]["epochs"] == 1
+    assert 0 < rows["SparseAutoencoder"]["acc"] <= 1 and rows["SparseAutoencoder"]["mse"] > 0
+    seed004 = out["seed004"]
+    assert [r["method"] for r in seed004] == ["PCA-30", "seed 004, max_iter=1"]
+    assert 0 < seed004[1]["mean_activation"] < 1
+    stdout = capsys.readouterr().out
+    assert "| Estimator (defaults) | LR acc. | - PCA |" in stdout and "Mean act." in stdout
+
+
+def test_onnx_inference_quick(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    bench = _load("onnx_inference")
+    path = tmp_path / "onnx.json"
+    out = bench.main(["--quick", "--no-parity", "--json", str(path)])  # parity: test_onnx
+    rows = out["speed"]
+    assert [(r["model"].split()[0], r["batch"]) for r in rows] == [
+        ("MLP", 1), ("MLP", 64), ("VAE", 1), ("VAE", 64), ("conv", 1), ("conv", 64)]
+    for r in rows:
+        assert all(np.isfinite(r[k]) and r[k] > 0 for k in ("ort", "transform", "encode"))
+        assert r["transform_vs_ort"] == pytest.approx(
+            r["ort"] / r["transform"] if r["batch"] > 1 else r["transform"] / r["ort"])
+    assert json.loads(path.read_text())["config"]["threads"] == 1

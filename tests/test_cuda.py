@@ -69,6 +69,37 @@ def test_cuda_model_unpickles_on_cpu_only_machine(digits01, tmp_path):
     assert out.stdout.strip().endswith("ok")
 
 
+def test_cuda_model_loads_with_skops_on_cpu_only_machine(digits01, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X_train, X_test = digits01[0], digits01[1]
+    ae = Autoencoder(**FAST, device="cuda").fit(X_train)
+    path = tmp_path / "ae.skops"
+    sio.dump(ae, path)
+    assert sio.get_untrusted_types(file=path) == ["skae._autoencoder.Autoencoder"]
+    back = sio.load(path, trusted=["skae._autoencoder.Autoencoder"])
+    assert back.net_.device.startswith("cuda")  # this machine has the GPU: kept there
+    np.save(tmp_path / "X.npy", X_test)
+    np.save(tmp_path / "Z.npy", ae.transform(X_test))
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, skops.io as sio, torch
+        assert not torch.cuda.is_available()
+        ae = sio.load({str(path)!r}, trusted=["skae._autoencoder.Autoencoder"])
+        Z = ae.transform(np.load({str(tmp_path / "X.npy")!r}))
+        np.testing.assert_allclose(Z, np.load({str(tmp_path / "Z.npy")!r}), atol=1e-4)
+        assert ae.net_.device == "cpu" and ae.device == "cuda"
+        ae.partial_fit(np.load({str(tmp_path / "X.npy")!r}))  # trains on, on the CPU
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True,
+        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("ok")
+
+
 def test_batches_are_pinned_and_moved_per_batch(digits01):
     from skae.engine import ArrayDataset, BatchIterator, LazyArray, LazyDataset
 
