@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,20 +37,15 @@ import torch
 from skae import Autoencoder, ContractiveAutoencoder
 from skae.penalties import ContractivePenalty
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
+
 
 class _AutogradCAE(ContractiveAutoencoder):
     """The same model, with the penalty from the full torch.func Jacobian."""
 
     def _build_penalties(self):
         return [ContractivePenalty(self.contractive_weight, method="autograd")]
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0, out
 
 
 def main(argv=None):

@@ -28,7 +28,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,10 +37,8 @@ from torch import nn
 
 from skae import Autoencoder
 
-
-def sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
 
 
 def make_model(d, hidden, k, device):
@@ -87,14 +86,6 @@ def plain_transform(model, X, device, batch=4096):
             xb = torch.from_numpy(X[i : i + batch]).to(device)
             out[i : i + batch] = encoder(xb).cpu().numpy()
     return out
-
-
-def timed(fn, device):
-    sync(device)
-    t0 = time.perf_counter()
-    out = fn()
-    sync(device)
-    return time.perf_counter() - t0, out
 
 
 def main(argv=None):

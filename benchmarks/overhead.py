@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from skae import Autoencoder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
 
 
 def plain_fit(X, *, hidden, n_components, epochs, batch_size, lr, device, seed):
@@ -55,14 +59,6 @@ def plain_transform(model, X, device):
     encoder = model[:3]
     with torch.no_grad():
         return encoder(torch.from_numpy(X).to(device)).cpu().numpy()
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0, out
 
 
 def main(argv=None):

@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -58,6 +59,9 @@ from sklearn.model_selection import train_test_split
 
 from skae import Autoencoder, DenoisingAutoencoder, StackedAutoencoderClassifier
 from skae.datasets import load_mnist
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import timed  # noqa: E402
 
 DEFAULT_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
@@ -94,12 +98,6 @@ def semi_labels(y, n_labelled, seed):
     y_semi = np.full_like(y, -1)
     y_semi[keep] = y[keep]
     return y_semi
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
 
 
 def main(argv=None):
@@ -144,7 +142,7 @@ def main(argv=None):
         X_lab, y_lab = X[lab], y[lab]
 
         sae = StackedAutoencoderClassifier(hidden, pretrain=True, **clf_kw)
-        _, t = timed(lambda sae=sae, y_semi=y_semi: sae.fit(X, y_semi))
+        t, _ = timed(lambda sae=sae, y_semi=y_semi: sae.fit(X, y_semi))
         rows.append(
             dict(
                 labelled=n_lab,
@@ -158,7 +156,7 @@ def main(argv=None):
         pretrained = sae.estimators_  # deep-copied into net_: still the pretrained layers
 
         rnd = StackedAutoencoderClassifier(hidden, pretrain=False, **clf_kw)
-        _, t = timed(lambda rnd=rnd, X_lab=X_lab, y_lab=y_lab: rnd.fit(X_lab, y_lab))
+        t, _ = timed(lambda rnd=rnd, X_lab=X_lab, y_lab=y_lab: rnd.fit(X_lab, y_lab))
         rows.append(
             dict(
                 labelled=n_lab,
@@ -175,7 +173,7 @@ def main(argv=None):
             clf = LogisticRegression(max_iter=2000).fit(pca.transform(X_lab), y_lab)
             return pca, clf
 
-        (pca, lr_pca), t = timed(pca_lr)
+        t, (pca, lr_pca) = timed(pca_lr)
         rows.append(
             dict(
                 labelled=n_lab,
@@ -187,7 +185,7 @@ def main(argv=None):
         )
         print(rows[-1], flush=True)
 
-        raw, t = timed(
+        t, raw = timed(
             lambda X_lab=X_lab, y_lab=y_lab: LogisticRegression(max_iter=2000).fit(X_lab, y_lab)
         )
         rows.append(
@@ -207,7 +205,7 @@ def main(argv=None):
                 clf = LogisticRegression(max_iter=2000).fit(_codes(layers, X_lab), y_lab)
                 return clf
 
-            frozen, t = timed(frozen_lr)
+            t, frozen = timed(frozen_lr)
             rows.append(
                 dict(
                     labelled=n_lab,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import BaseAutoencoder
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
 
 
 class Autoencoder(BaseAutoencoder):
@@ -17,6 +17,8 @@ class Autoencoder(BaseAutoencoder):
     ``clone`` and pickles.
 
     Training runs on PyTorch through skorch; the fitted skorch net is ``net_``.
+
+    Read more in the :doc:`User Guide </autoencoder>`.
 
     Parameters
     ----------
@@ -212,5 +214,10 @@ default="adam"
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
+    }
 
     _undercomplete = True

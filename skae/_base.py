@@ -1,10 +1,14 @@
 """The scikit-learn side shared by every skae autoencoder.
 
 :class:`BaseAutoencoder` turns the training engine into a scikit-learn
-transformer: validation, dtype handling, seeding, the fit / partial_fit /
-transform / inverse_transform / score protocol and the fitted attributes. A
-variant overrides the hooks ``_build_module``, ``_build_penalties``,
-``_build_corruption`` and ``_build_criterion``; it never writes a training loop.
+transformer: dtype handling, seeding, the fit / partial_fit / transform /
+inverse_transform / score protocol, the rollback of a failed fit and the fitted
+attributes. Input validation and the datasets are the data layer's
+(:mod:`skae._data`), the training loop the engine's (:mod:`skae.engine`), the torch
+modules :mod:`skae.nn`'s. A variant overrides the hooks listed, with their
+contracts, in ``docs/engine.rst`` (``_build_module``, ``_build_criterion``,
+``_build_penalties``, ``_build_corruption``, ``_build_callbacks``...); it never writes
+a training loop.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -25,13 +28,21 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from . import _distributed, _persist
-from .engine import ArrayDataset, AutoencoderNet, LazyArray, LazyDataset, seeded
+from ._data import (
+    FLOAT_DTYPES,
+    SEED_MAX,
+    check_float32_range,
+    make_dataset,
+    model_input,
+    validate_input,
+)
+from .engine import AutoencoderNet, seeded
 from .exceptions import OvercompleteCodeWarning, TrainingDivergedError
 from .nn import ACTIVATIONS, MLPAutoencoderModule, ReconstructionLoss
 from .penalties import L2WeightPenalty
@@ -43,7 +54,13 @@ OPTIMIZERS = {
     "rmsprop": (torch.optim.RMSprop, {}),
 }
 
-_FLOAT_DTYPES = (np.float64, np.float32)
+#: Parameters of the autoencoders trained on a reconstruction loss with a deterministic
+#: code (every one but the variational ones, whose likelihood replaces them).
+RECONSTRUCTION_CONSTRAINTS: dict = {
+    "code_activation": [StrOptions(set(ACTIVATIONS))],
+    "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
+    "loss": [StrOptions({"mse", "bce", "auto"})],
+}
 
 
 def available_devices() -> list:
@@ -122,82 +139,6 @@ def resolve_precision(mixed_precision, device: str):
     return mixed_precision
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def check_float32_range(X, name: str = "X"):
-    """Raise a ValueError if float64 ``X`` (ndarray or LazyArray) overflows float32.
-
-    skae computes in float32, where such values become infinite (NaN results).
-    """
-    if np.dtype(X.dtype) != np.float64 or not X.size:
-        return
-    lo, hi = float(X.min()), float(X.max())
-    if hi > _FLOAT32_MAX or lo < -_FLOAT32_MAX:
-        big = hi if hi > -lo else lo
-        raise ValueError(
-            f"Input {name} contains a value too large for float32, the precision skae "
-            f"computes in ({big:.4g}; float32 ends at +-{_FLOAT32_MAX:.4g}), which would "
-            "become infinite. Rescale the data (e.g. with StandardScaler or MinMaxScaler)."
-        )
-
-
-def _as_float32(X: np.ndarray) -> np.ndarray:
-    # torch.from_numpy needs a writable, C-ordered buffer; copy only when needed.
-    return np.require(X, dtype=np.float32, requirements=["C", "W"])
-
-
-def is_lazy(X) -> bool:
-    """Whether ``X`` is read batch by batch instead of being validated into memory.
-
-    True for :class:`numpy.memmap` and for 2-D array-likes that are not ndarrays,
-    sparse matrices, tensors or data frames but have a numeric ``dtype``, a
-    ``shape`` and indexing (``h5py.Dataset``, ``zarr.Array``, dask arrays...).
-    """
-    if isinstance(X, LazyArray | np.memmap):
-        return True
-    if isinstance(X, np.ndarray | torch.Tensor) or sp.issparse(X):
-        return False
-    if not all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__")):
-        return False
-    if hasattr(X, "iloc") or hasattr(X, "__dataframe__"):
-        return False
-    try:
-        kind = np.dtype(X.dtype).kind
-    except TypeError:
-        return False
-    return kind in "biuf"
-
-
-def model_input(X):
-    """The float32 array the model trains on: a C-ordered ndarray, or ``X`` if lazy."""
-    return X if isinstance(X, LazyArray) else _as_float32(X)
-
-
-def make_dataset(X32, y=None, rows=None) -> ArrayDataset:
-    """Dataset of ``X32`` (rows ``rows`` only, if given) for the engine.
-
-    In-memory data become one tensor (a copy of the selected rows); a
-    :class:`~skae.engine.LazyArray` stays on disk, restricted to ``rows``.
-    """
-    yt = None if y is None else torch.as_tensor(y)
-    if rows is not None:
-        # sorted, so that a lazy source is read front to back; in-memory data take
-        # the same order, so both give the same fit
-        rows = np.sort(np.asarray(rows))
-        yt = None if yt is None else yt[torch.from_numpy(rows)]
-    if isinstance(X32, LazyArray):
-        return LazyDataset(X32 if rows is None else X32.subset(rows), yt)
-    Xt = torch.from_numpy(X32)
-    return ArrayDataset(Xt if rows is None else Xt[torch.from_numpy(rows)], yt)
-
-
-def take_rows(X32, rows):
-    """Rows ``rows`` of an in-memory or lazy float32 array (lazy stays lazy)."""
-    if isinstance(X32, LazyArray):
-        return X32.subset(rows)
-    return np.ascontiguousarray(X32[rows])
-
 
 class NetEstimatorMixin:
     """The engine set-up and inference every skae estimator shares.
@@ -208,8 +149,12 @@ class NetEstimatorMixin:
     estimators).
     """
 
-    #: Rows per batch in transform / inverse_transform / score_samples / predict.
+    #: At most this many rows per batch in transform / inverse_transform /
+    #: score_samples / predict ...
     _inference_batch_size = 4096
+    #: ... and at most this many values in the widest activation tensor of a batch
+    #: (64 MB of float32): the rows follow from the module's ``activation_width``.
+    _inference_budget = 1 << 24
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -329,55 +274,79 @@ class NetEstimatorMixin:
             return rng
         return _distributed.shared_seed(rng)
 
+    # ------------------------------------------------------------ fitted state
+    def _record_net(self, net):
+        """The fitted attributes every net-backed estimator shares, from ``net``."""
+        self.net_ = net
+        self.n_iter_ = len(net.history)
+        self.loss_curve_ = (
+            [float(v) for v in net.history[:, "train_loss"]] if len(net.history) else []
+        )
+        valid = [float(e["valid_loss"]) for e in net.history if "valid_loss" in e]
+        if valid:
+            self.validation_loss_curve_ = valid
+
+    def _reset_fitted(self):
+        for key in list(vars(self)):
+            if key.endswith("_") and not key.startswith("__"):
+                delattr(self, key)
+        self.__dict__.pop("_rng", None)
+
+    def _fit_guarded(self, fit, *, first_call: bool = True):
+        """Run ``fit()`` so that a failure never leaves a half-fitted estimator.
+
+        A first call starts from nothing (no fitted attribute of an earlier fit
+        survives). An interrupt keeps what ``fit`` recorded of the completed epochs
+        (fitted if there were any); any other error of a first call, and a
+        divergence at any call, leaves the estimator unfitted.
+        """
+        if first_call:
+            self._reset_fitted()
+        try:
+            return fit()
+        except KeyboardInterrupt:
+            if first_call and not self.__sklearn_is_fitted__():
+                self._reset_fitted()
+            raise
+        except BaseException as exc:
+            if first_call or isinstance(exc, TrainingDivergedError):
+                self._reset_fitted()
+            raise
+
     # ------------------------------------------------------------ validation
     def _validate_X(self, X, reset: bool):
-        """Validate ``X`` into a float ndarray, or into a LazyArray if it is lazy.
+        """Validate ``X`` (see :func:`skae._data.validate_input`): never densifies it.
 
-        Lazy inputs (memory maps, HDF5/zarr arrays, see :func:`is_lazy`) are not
-        copied: their shape and dtype are checked, and their values are scanned
-        chunk by chunk for NaN/infinity (recording the range for ``min()`` /
-        ``max()``). Everything else goes through scikit-learn's ``validate_data``.
-        Either way, float64 values beyond float32's range are rejected.
+        Sparse matrices, memory maps and other lazy arrays come back as a
+        :class:`~skae._data.LazyArray`, read batch by batch; the rest as a float
+        ndarray. Variants extend this hook to check or record what they need.
         """
-        if not is_lazy(X):
-            X = validate_data(self, X, reset=reset, dtype=list(_FLOAT_DTYPES))
-        else:
-            X = self._validate_lazy(X, reset)
-        check_float32_range(X)
-        return X
+        return validate_input(self, X, reset)
 
-    def _validate_lazy(self, X, reset: bool) -> LazyArray:
-        name = type(self).__name__
-        shape = tuple(X.shape)
-        if len(shape) != 2:
-            raise ValueError(
-                f"Expected a 2D array, got an array of shape {shape} instead. {name} reads "
-                "memory-mapped and other array-like inputs of shape (n_samples, n_features)."
-            )
-        kind = np.dtype(X.dtype).kind
-        if kind not in "biuf":
-            raise ValueError(f"{name} needs numeric data; X has dtype {X.dtype}.")
-        if shape[0] < 1:
-            raise ValueError(
-                f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is "
-                f"required by {name}."
-            )
-        if shape[1] < 1:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 is "
-                f"required by {name}."
-            )
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        if isinstance(X, LazyArray):
-            return X if X._range is not None else X.scan()
-        return LazyArray(X).scan()
+    def _inference_rows(self, per_row: int = 1, budget: int | None = None) -> int:
+        """Rows per inference batch of the fitted module.
+
+        At most ``_inference_batch_size``, and few enough that ``per_row`` copies of
+        the module's widest layer (``net_.module_.activation_width`` values per row)
+        hold at most ``budget`` values (``_inference_budget`` by default).
+        """
+        budget = self._inference_budget if budget is None else budget
+        width = getattr(self.net_.module_, "activation_width", None) or 1
+        return int(min(self._inference_batch_size, max(1, budget // (width * per_row))))
 
     def _apply(self, fn, X, dtype=np.float32) -> np.ndarray:
         """``fn`` applied to ``X`` batch by batch (results as a ``dtype`` ndarray)."""
-        return self.net_.apply_batched(fn, X, self._inference_batch_size, dtype)
+        return self.net_.apply_batched(fn, X, self._inference_rows(), dtype)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # sparse input is densified one batch at a time (skae._data.SparseArray)
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = False
+        return tags
 
     # ----------------------------------------------------------- persistence
     #: Fitted attributes that are views of the net, re-pointed after loading.
@@ -458,7 +427,7 @@ class CodeTransformerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             The reconstructions, of the same float dtype as ``X``.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=list(_FLOAT_DTYPES), input_name="X")
+        Z = check_array(X, dtype=list(FLOAT_DTYPES), input_name="X")
         check_float32_range(Z)
         if Z.shape[1] != self.n_components:
             raise ValueError(
@@ -486,12 +455,10 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     hooks.
     """
 
+    # What every autoencoder takes; the variants add theirs (never remove any).
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "code_activation": [StrOptions(set(ACTIVATIONS))],
-        "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
-        "loss": [StrOptions({"mse", "bce", "auto"})],
         **NetEstimatorMixin._parameter_constraints,
     }
 
@@ -590,20 +557,10 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------- fit
     def _fit(self, X, *, incremental: bool):
         first_call = not incremental or not self.__sklearn_is_fitted__()
-        if first_call:
-            self._reset_fitted()  # nothing of an earlier fit survives a new one
-        try:
-            return self._fit_unchecked(X, incremental=incremental, first_call=first_call)
-        except KeyboardInterrupt:
-            # _fit_unchecked recorded the completed epochs, if there were any
-            if first_call and not self.__sklearn_is_fitted__():
-                self._reset_fitted()
-            raise
-        except BaseException as exc:
-            # Never leave a half-fitted estimator that claims to be fitted.
-            if first_call or isinstance(exc, TrainingDivergedError):
-                self._reset_fitted()
-            raise
+        return self._fit_guarded(
+            lambda: self._fit_unchecked(X, incremental=incremental, first_call=first_call),
+            first_call=first_call,
+        )
 
     def _fit_unchecked(self, X, *, incremental: bool, first_call: bool):
         X = self._validate_X(X, reset=first_call)
@@ -618,7 +575,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             if net.lr != self.lr:
                 net.set_params(lr=self.lr)
             net.penalties = self._with_weight_decay(self._build_penalties())
-            net.random_state = self._rng.randint(np.iinfo(np.int32).max)
+            net.random_state = self._rng.randint(SEED_MAX)
             n_epochs = len(net.history)
             try:
                 net.partial_fit(make_dataset(X32), epochs=1)
@@ -634,7 +591,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         self._check_code_size(X32.shape[1])
         rng = check_random_state(self.random_state)
         rng = self._shared_random_state(self.random_state, rng)
-        seed = rng.randint(np.iinfo(np.int32).max)
+        seed = rng.randint(SEED_MAX)
         self.output_activation_ = self._resolve_output_activation(X)
         early = self.early_stopping and not incremental
         if early:
@@ -680,20 +637,9 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
 
     def _set_fitted(self, net, X32):
         """Record the fitted state; variants extend it (``X32`` is the training data)."""
-        self.net_ = net
+        self._record_net(net)
         self.history_ = net.history
-        self.n_iter_ = len(net.history)
-        self.loss_curve_ = [float(v) for v in net.history[:, "train_loss"]]
-        valid = [float(e["valid_loss"]) for e in net.history if "valid_loss" in e]
-        if valid:
-            self.validation_loss_curve_ = valid
         return self
-
-    def _reset_fitted(self):
-        for key in list(vars(self)):
-            if key.endswith("_") and not key.startswith("__"):
-                delattr(self, key)
-        self.__dict__.pop("_rng", None)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -705,7 +651,9 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             Training data. A :class:`numpy.memmap` (or another lazily indexed 2-D
             array: ``h5py.Dataset``, ``zarr.Array``...) is never copied whole: it is
             scanned once in chunks (finite values, range) and every mini-batch is
-            read and converted to float32 on the fly.
+            read and converted to float32 on the fly; a :mod:`scipy.sparse` matrix (CSR,
+            CSC, COO...) is densified one mini-batch at a time, with the same result
+            as its dense twin.
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -769,7 +717,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         err = net.apply_batched(
             lambda xb: net.criterion_.per_sample(net.module_(xb), xb),
             X,
-            self._inference_batch_size,
+            self._inference_rows(),
             np.float64,
         )
         return -err

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
 from .penalties import ContractivePenalty
 
 
@@ -140,6 +140,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
         "decoder_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
@@ -225,5 +226,5 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         # Not inference_mode: the autograd fallback (torch.func) needs autograd;
         # under no_grad it still differentiates inside, but records no graph.
         return self.net_.apply_batched(
-            fn, X, self._inference_batch_size, np.float64, inference_mode=False
+            fn, X, self._inference_rows(), np.float64, inference_mode=False
         )

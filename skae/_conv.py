@@ -3,253 +3,28 @@
 scikit-learn needs 2-D ``X``, so the estimators take images flattened to rows of
 ``C * H * W`` values (channel first, row-major: what ``images.reshape(n, -1)``
 gives for an array of shape ``(n, C, H, W)``) and an ``image_shape`` parameter; the
-module reshapes inside. The first part of this module is pure PyTorch (the
-convolution stacks and the modules); :class:`ConvAutoencoder` and
-:class:`ConvVariationalAutoencoder` are the scikit-learn estimators, which train
-through skae's one engine like every other variant.
+module reshapes inside. The torch modules are :class:`skae.nn.ConvAutoencoderModule`
+and :class:`skae.nn.ConvVAEModule`; :class:`ConvAutoencoder` and
+:class:`ConvVariationalAutoencoder` train them through skae's one engine like every
+other variant.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
-from torch.nn import functional as F
 
-from ._base import BaseAutoencoder
-from ._denoising import NOISES, DenoisingAutoencoder
-from ._variational import VAEModule, VariationalAutoencoder
-from .corruption import Compose
-from .nn import BlockAutoencoderModule, _dense_stack, make_activation
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
+from ._denoising import NOISES, NoiseMixin
+from ._image import ImageShapeError, parse_image_shape
+from ._variational import VariationalAutoencoder
+from .nn import ConvAutoencoderModule, ConvVAEModule, conv_output_size
 
-__all__ = [
-    "BatchNorm2d",
-    "ConvAutoencoder",
-    "ConvAutoencoderModule",
-    "ConvVAEModule",
-    "ConvVariationalAutoencoder",
-    "conv_output_size",
-    "conv_stacks",
-]
-
-
-# --------------------------------------------------------------------------- torch
-class BatchNorm2d(nn.BatchNorm2d):
-    """:class:`torch.nn.BatchNorm2d` that accepts a single value per channel in training.
-
-    A training batch with one value per channel (one sample of a 1 x 1 feature map,
-    e.g. the last mini-batch of a dataset whose size is one more than a multiple of
-    ``batch_size``) has no batch statistics; torch raises on it. Such a batch is
-    normalised with the running statistics instead, as in evaluation mode.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight,
-                                self.bias, False, 0.0, self.eps)
-        return super().forward(x)
-
-
-def conv_output_size(size: int, kernel_size: int, stride: int) -> int:
-    """Length of one spatial axis after a convolution with padding ``kernel_size // 2``.
-
-    ``floor((size + 2 * (kernel_size // 2) - kernel_size) / stride) + 1``: ``size``
-    for an odd kernel and stride 1 ("same" padding), ``ceil(size / stride)`` for an
-    odd kernel in general, and never less than 1, however small ``size`` is.
-    """
-    return (size + 2 * (kernel_size // 2) - kernel_size) // stride + 1
-
-
-def conv_stacks(image_shape, filters, kernel_sizes, strides, activation="relu",
-                batchnorm=False):
-    """Encoder convolutions and the transposed convolutions that mirror them exactly.
-
-    Layer ``i`` is ``Conv2d(kernel_sizes[i], stride=strides[i],
-    padding=kernel_sizes[i] // 2)`` followed by ``activation``. The decoder runs the
-    layers backwards with ``ConvTranspose2d`` of the same kernel, stride and padding.
-    A strided convolution maps several input sizes to one output size, so each
-    transposed convolution gets the ``output_padding`` (``0 <= op < stride``, per
-    axis) that restores the exact size the encoder saw: the reconstruction always
-    has the input's shape, with no cropping.
-
-    Parameters
-    ----------
-    image_shape : tuple of int
-        ``(C, H, W)`` of the input.
-    filters, kernel_sizes, strides : sequence of int
-        One entry per convolution layer, input side first.
-    activation : str
-        Key of :data:`skae.nn.ACTIVATIONS`, used after every layer except the
-        decoder's last one (whose output is the logits).
-    batchnorm : bool, default=False
-        Put a :class:`BatchNorm2d` between each (transposed) convolution and its
-        activation (the convolution then has no bias).
-
-    Returns
-    -------
-    encoder : list of nn.Sequential
-        ``Conv2d, [BatchNorm2d,] activation`` per layer.
-    decoder : list of nn.Sequential
-        ``ConvTranspose2d, [BatchNorm2d,] activation`` per layer; the last is the
-        transposed convolution alone.
-    feature_shape : tuple of int
-        ``(filters[-1], h, w)``, the shape of the encoder's output.
-    sizes : list of tuple of int
-        ``(h, w)`` before the first layer and after each layer.
-    """
-    channels, height, width = (int(s) for s in image_shape)
-    sizes = [(height, width)]
-    for k, s in zip(kernel_sizes, strides, strict=True):
-        h, w = sizes[-1]
-        sizes.append((conv_output_size(h, k, s), conv_output_size(w, k, s)))
-    chans = [channels, *(int(f) for f in filters)]
-    encoder, decoder = [], []
-    for i, (k, s) in enumerate(zip(kernel_sizes, strides, strict=True)):
-        encoder.append(nn.Sequential(
-            nn.Conv2d(chans[i], chans[i + 1], k, stride=s, padding=k // 2, bias=not batchnorm),
-            *([BatchNorm2d(chans[i + 1])] if batchnorm else []),
-            make_activation(activation),
-        ))
-        (h_in, w_in), (h_out, w_out) = sizes[i], sizes[i + 1]
-        # ConvTranspose2d gives (out - 1) * s - 2 * (k // 2) + k + output_padding.
-        pad = tuple(
-            n_in - ((n_out - 1) * s - 2 * (k // 2) + k)
-            for n_in, n_out in ((h_in, h_out), (w_in, w_out))
-        )
-        assert all(0 <= p < s for p in pad), (sizes, k, s, pad)
-        last = i == 0  # the decoder's last layer gives the logits
-        layers = [nn.ConvTranspose2d(chans[i + 1], chans[i], k, stride=s, padding=k // 2,
-                                     output_padding=pad, bias=last or not batchnorm)]
-        if not last:
-            layers += [BatchNorm2d(chans[i])] if batchnorm else []
-            layers.append(make_activation(activation))
-        decoder.append(nn.Sequential(*layers))
-    h, w = sizes[-1]
-    return encoder, decoder[::-1], (chans[-1], h, w), sizes
-
-
-def _activation_width(feature_shape, filters, sizes) -> int:
-    """Largest number of values per sample held by one layer of the conv stacks."""
-    widths = [int(f) * h * w for f, (h, w) in zip(filters, sizes[1:], strict=True)]
-    return max([*widths, math.prod(feature_shape)])
-
-
-class ConvAutoencoderModule(BlockAutoencoderModule):
-    """Convolutional autoencoder on flat rows of ``C * H * W`` values.
-
-    Encoder: the convolutions of :func:`conv_stacks`, then dense layers
-    ``flattened features -> hidden_layer_sizes... -> n_components`` (the code). The
-    decoder mirrors it: dense layers back to the flattened feature map, then
-    transposed convolutions back to ``(C, H, W)``. ``encode`` and ``forward`` take
-    rows of shape ``(n, C * H * W)`` and reshape them to images; ``decode`` returns
-    rows of the same shape.
-
-    ``encoder[0][0]`` is the first convolution, so ``encoder[0][0].weight`` (of shape
-    ``(filters[0], C, k, k)``) holds the first-layer filters, in the same place as
-    the first dense layer's weights of :class:`skae.nn.MLPAutoencoderModule`.
-
-    Parameters
-    ----------
-    image_shape : tuple of int
-        ``(C, H, W)``.
-    n_components : int
-        Code dimension.
-    filters, kernel_sizes, strides : sequence of int
-        One entry per convolution layer, input side first.
-    hidden_layer_sizes : sequence of int, default=()
-        Dense layers between the flattened feature map and the code.
-    activation, code_activation, output_activation : str
-        Keys of :data:`skae.nn.ACTIVATIONS`.
-    batchnorm : bool, default=False
-        Batch normalisation after every (transposed) convolution but the last.
-    """
-
-    def __init__(
-        self,
-        image_shape: Sequence[int],
-        n_components: int,
-        filters: Sequence[int],
-        kernel_sizes: Sequence[int],
-        strides: Sequence[int],
-        hidden_layer_sizes: Sequence[int] = (),
-        activation: str = "relu",
-        code_activation: str = "sigmoid",
-        output_activation: str = "identity",
-        batchnorm: bool = False,
-    ):
-        image_shape = tuple(int(s) for s in image_shape)
-        hidden = [int(h) for h in hidden_layer_sizes]
-        convs, deconvs, feature_shape, sizes = conv_stacks(
-            image_shape, filters, kernel_sizes, strides, activation, batchnorm)
-        n_flat = math.prod(feature_shape)
-        dense_in = _dense_stack([n_flat, *hidden, n_components], activation, code_activation)
-        dense_in[0].insert(0, nn.Flatten())
-        dense_out = _dense_stack([n_components, *hidden[::-1], n_flat], activation, activation)
-        dense_out[-1].append(nn.Unflatten(1, feature_shape))
-        deconvs[-1].append(nn.Flatten())
-        super().__init__([*convs, *dense_in], [*dense_out, *deconvs],
-                         make_activation(output_activation))
-        self.image_shape = image_shape
-        self.feature_shape = feature_shape
-        self.activation_width = _activation_width(feature_shape, filters, sizes)
-
-    def _images(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(x.shape[0], *self.image_shape)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return super().encode(self._images(x))
-
-    def forward(self, x: torch.Tensor):
-        return super().forward(self._images(x))
-
-
-class ConvVAEModule(VAEModule):
-    """:class:`skae._variational.VAEModule` with a convolutional encoder and decoder.
-
-    The posterior heads ``mu_head`` / ``logvar_head`` read the flattened feature
-    map of the convolutions (or the last of ``hidden_layer_sizes``); the decoder is
-    dense layers back to the feature map, then the transposed convolutions of
-    :func:`conv_stacks`. Everything else (likelihoods, reparameterisation,
-    ``log_px``) is :class:`VAEModule`'s. Inputs and outputs are flat rows.
-    """
-
-    def __init__(self, image_shape, n_components, filters, kernel_sizes, strides,
-                 hidden_layer_sizes=(), activation="relu", likelihood="bernoulli",
-                 gaussian_variance="learned", batchnorm=False):
-        image_shape = tuple(int(s) for s in image_shape)
-        # The parent sets up the likelihood (and its variance parameter); its dense
-        # encoder, heads and decoder are replaced below.
-        super().__init__(math.prod(image_shape), n_components, (), activation, likelihood,
-                         gaussian_variance)
-        hidden = [int(h) for h in hidden_layer_sizes]
-        convs, deconvs, feature_shape, sizes = conv_stacks(
-            image_shape, filters, kernel_sizes, strides, activation, batchnorm)
-        n_flat = math.prod(feature_shape)
-        dense_in = _dense_stack([n_flat, *hidden], activation, activation)
-        if len(dense_in):
-            dense_in[0].insert(0, nn.Flatten())
-        else:
-            dense_in.append(nn.Flatten())
-        self.encoder = nn.ModuleList([*convs, *dense_in])
-        width = hidden[-1] if hidden else n_flat
-        self.mu_head = nn.Linear(width, n_components)
-        self.logvar_head = nn.Linear(width, n_components)
-        dense_out = _dense_stack([n_components, *hidden[::-1], n_flat], activation, activation)
-        dense_out[-1].append(nn.Unflatten(1, feature_shape))
-        deconvs[-1].append(nn.Flatten())
-        self.decoder = nn.ModuleList([*dense_out, *deconvs])
-        self.image_shape = image_shape
-        self.feature_shape = feature_shape
-        self.activation_width = _activation_width(feature_shape, filters, sizes)
-
-    def posterior(self, x):
-        return super().posterior(x.reshape(x.shape[0], *self.image_shape))
+__all__ = ["ConvAutoencoder", "ConvVariationalAutoencoder"]
 
 
 # ------------------------------------------------------------------------ estimators
@@ -283,10 +58,6 @@ class _ConvMixin:
         "strides": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "batchnorm": ["boolean"],
     }
-
-    #: Values per activation tensor that one inference batch may hold (64 MB in
-    #: float32): the rows per batch follow from the widest layer of the network.
-    _inference_budget = 1 << 24
 
     #: ``filters="auto"``: the first of these that the image is large enough for.
     _AUTO_FILTERS = (16, 32, 64, 128)
@@ -333,36 +104,20 @@ class _ConvMixin:
             )
             return (1, 1, n_features)
         try:
-            dims = tuple(shape)
-        except TypeError:
-            dims = ()
-        valid = len(dims) in (2, 3) and all(
-            isinstance(d, Integral | np.integer) and not isinstance(d, bool)
-            and (d >= 1 or d == -1) for d in dims
-        ) and sum(d == -1 for d in dims) <= 1
-        if not valid:
-            raise ValueError(
-                f"image_shape must be None, (H, W) or (C, H, W) with positive integers (one "
-                f"of them may be -1, inferred from n_features), got {shape!r}."
-            )
-        dims = tuple(int(d) for d in dims)
-        if len(dims) == 2:
-            dims = (1, *dims)
-        known = math.prod(d for d in dims if d != -1)
-        if -1 in dims:
-            if n_features % known:
-                raise ValueError(
-                    f"image_shape={shape!r} needs a number of features divisible by {known}, "
-                    f"but X has {n_features} features."
-                )
-            dims = tuple(n_features // known if d == -1 else d for d in dims)
-        elif known != n_features:
-            raise ValueError(
-                f"image_shape={shape!r} describes images of C*H*W = "
-                f"{'*'.join(map(str, dims))} = {known} values, but X has {n_features} "
-                "features. Each row must be one image flattened channel first, row-major."
-            )
-        return dims
+            return parse_image_shape(shape, n_features)
+        except ImageShapeError as exc:
+            if exc.reason == "invalid":
+                msg = (f"image_shape must be None, (H, W) or (C, H, W) with positive integers "
+                       f"(one of them may be -1, inferred from n_features), got {shape!r}.")
+            elif exc.reason == "divisible":
+                msg = (f"image_shape={shape!r} needs a number of features divisible by "
+                       f"{exc.known}, but X has {n_features} features.")
+            else:
+                msg = (f"image_shape={shape!r} describes images of C*H*W = "
+                       f"{'*'.join(map(str, exc.dims))} = {exc.known} values, but X has "
+                       f"{n_features} features. Each row must be one image flattened channel "
+                       "first, row-major.")
+            raise ValueError(msg) from None
 
     def _validate_X(self, X, reset: bool):
         X = super()._validate_X(X, reset)
@@ -370,15 +125,6 @@ class _ConvMixin:
             self._conv_spec()  # fail before any work on a bad value
             self.image_shape_ = self._resolve_image_shape(X.shape[1])
         return X
-
-    @property
-    def _inference_batch_size(self):
-        module = getattr(getattr(self, "net_", None), "module_", None)
-        width = getattr(module, "activation_width", None)
-        rows = super()._inference_batch_size
-        if not width:
-            return rows
-        return int(min(rows, max(1, self._inference_budget // width)))
 
     def _conv_module_kwargs(self) -> dict:
         filters, kernel_sizes, strides = self._conv_spec()
@@ -388,7 +134,7 @@ class _ConvMixin:
                     batchnorm=self.batchnorm)
 
 
-class ConvAutoencoder(_ConvMixin, BaseAutoencoder):
+class ConvAutoencoder(_ConvMixin, NoiseMixin, BaseAutoencoder):
     """Convolutional autoencoder for images given as flat rows.
 
     scikit-learn transformers take 2-D data, so ``X`` holds one image per row,
@@ -409,6 +155,8 @@ class ConvAutoencoder(_ConvMixin, BaseAutoencoder):
     network learns to reconstruct the clean images (a convolutional denoising
     autoencoder), with the corruptions and vocabulary of
     :class:`DenoisingAutoencoder`.
+
+    Read more in the :doc:`User Guide </conv>`.
 
     Parameters
     ----------
@@ -489,7 +237,7 @@ callbacks
     net_, output_activation_, n_iter_, loss_curve_, validation_loss_curve_, \
 history_, n_features_in_, feature_names_in_, n_samples_seen_
         As in :class:`Autoencoder`. ``net_.module_`` is a
-        :class:`skae._conv.ConvAutoencoderModule`; its first convolution is
+        :class:`skae.nn.ConvAutoencoderModule`; its first convolution is
         ``net_.module_.encoder[0][0]``, whose ``weight`` of shape
         ``(filters[0], C, k, k)`` holds the first-layer filters.
 
@@ -526,6 +274,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
         **_ConvMixin._conv_constraints,
         "noise": [StrOptions(set(NOISES)), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
@@ -603,38 +352,6 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
             output_activation=self.output_activation_,
         )
 
-    # The corruption of DenoisingAutoencoder, same parameters and same classes.
-    _make_noise = DenoisingAutoencoder._make_noise
-
-    def _build_corruption(self, X):
-        other = super()._build_corruption(X)
-        if self.noise is None:
-            return other
-        low, high = float(X.min()), float(X.max())
-        own = self._make_noise(low, high)
-        self.noise_range_ = (low, high)
-        return own if other is None else Compose(other, own)
-
-    def corrupt(self, X, random_state=None):
-        """Return a corrupted copy of ``X``, drawn like the training corruption.
-
-        See :meth:`DenoisingAutoencoder.corrupt`. With ``noise=None`` the copy is
-        unchanged.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Clean data.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the noise (the global random state is left alone).
-
-        Returns
-        -------
-        X_noisy : ndarray of shape (n_samples, n_features)
-            The corrupted copy, of the same float dtype as ``X``.
-        """
-        return DenoisingAutoencoder.corrupt(self, X, random_state=random_state)
-
 
 class ConvVariationalAutoencoder(_ConvMixin, VariationalAutoencoder):
     """Convolutional variational autoencoder for images given as flat rows.
@@ -645,6 +362,8 @@ class ConvVariationalAutoencoder(_ConvMixin, VariationalAutoencoder):
     the posterior :math:`q(z \\mid x)` on the flattened feature map (or on the last
     of ``hidden_layer_sizes``); dense layers back to the feature map and mirrored
     transposed convolutions to ``(C, H, W)``.
+
+    Read more in the :doc:`User Guide </conv>`.
 
     Parameters
     ----------
@@ -682,7 +401,7 @@ callbacks
 loss_curve_, validation_loss_curve_, history_, n_features_in_, feature_names_in_, \
 n_samples_seen_
         As in :class:`VariationalAutoencoder`. ``net_.module_`` is a
-        :class:`skae._conv.ConvVAEModule`; ``net_.module_.encoder[0][0].weight``
+        :class:`skae.nn.ConvVAEModule`; ``net_.module_.encoder[0][0].weight``
         holds the first-layer filters.
 
     See Also
@@ -778,14 +497,3 @@ n_samples_seen_
             likelihood=self.likelihood_,
             gaussian_variance=self.gaussian_variance,
         )
-
-    @property
-    def _score_budget(self):
-        # VariationalAutoencoder sizes its score_samples chunks by the input width;
-        # a conv decoder's feature maps are wider, so scale the budget down to match.
-        base = VariationalAutoencoder._score_budget
-        module = getattr(getattr(self, "net_", None), "module_", None)
-        width = getattr(module, "activation_width", None)
-        if not width:
-            return base
-        return max(1, int(base * min(1.0, self.n_features_in_ / width)))

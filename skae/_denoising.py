@@ -10,14 +10,89 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
+from ._data import SEED_MAX
 from .corruption import Compose, GaussianNoise, MaskingNoise, SaltAndPepperNoise
 from .nn import generator_scope
 
 NOISES = ("masking", "gaussian", "salt_and_pepper")
 
 
-class DenoisingAutoencoder(BaseAutoencoder):
+class NoiseMixin:
+    """Input corruption of the denoising estimators: ``noise``, ``noise_level``, ``clip_noise``.
+
+    Builds the training corruption from those parameters (``noise=None``: none) and
+    offers :meth:`corrupt`, which draws the same kind of noise. Used by
+    :class:`DenoisingAutoencoder` and :class:`~skae.ConvAutoencoder`; place it before
+    :class:`~skae._base.BaseAutoencoder` in the bases.
+    """
+
+    # ------------------------------------------------------------------ hooks
+    def _make_noise(self, low: float, high: float):
+        level = float(self.noise_level)
+        if self.noise != "gaussian" and level > 1.0:
+            raise ValueError(
+                f"noise_level={self.noise_level!r} is a probability for noise={self.noise!r} "
+                "and must lie in [0, 1]. (Only noise='gaussian' takes a standard deviation, "
+                "which may exceed 1.)"
+            )
+        if self.noise == "masking":
+            return MaskingNoise(level)
+        if self.noise == "gaussian":
+            if self.clip_noise:
+                return GaussianNoise(level, low=low, high=high)
+            return GaussianNoise(level)
+        if self.clip_noise:
+            return SaltAndPepperNoise(level, low=low, high=high)
+        return SaltAndPepperNoise(level)
+
+    def _build_corruption(self, X: np.ndarray):
+        # Cooperative: keep whatever another base class corrupts, then add our noise.
+        other = super()._build_corruption(X)
+        if self.noise is None:
+            return other
+        low, high = float(X.min()), float(X.max())
+        own = self._make_noise(low, high)
+        self.noise_range_ = (low, high)
+        return own if other is None else Compose(other, own)
+
+    # ------------------------------------------------------------------ public
+    def corrupt(self, X, random_state=None):
+        """Return a corrupted copy of ``X``, drawn like the training corruption.
+
+        Useful to build noisy test sets, or to see what the network is trained on.
+        The noise is drawn on the CPU from a generator seeded by ``random_state``
+        (:func:`skae.nn.generator_scope`); torch's global random state is not used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean data.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise. Pass an int for the same noise on every call; ``None``
+            draws the seed from numpy's global random state (scikit-learn's
+            convention).
+
+        Returns
+        -------
+        X_noisy : ndarray of shape (n_samples, n_features)
+            The corrupted copy, of the same float dtype as ``X`` (float64 for integer
+            input). Entries that the noise leaves alone are exactly those of ``X``;
+            with ``noise=None`` (convolutional estimators) the copy is unchanged.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        corruption = self.net_.corruption
+        seed = check_random_state(random_state).randint(SEED_MAX)
+        # a copy: the caller's array is never modified (a lazy X is read in full:
+        # the result has its size anyway)
+        Xt = torch.tensor(np.asarray(X))
+        with generator_scope(seed), torch.no_grad():
+            out = corruption(Xt) if corruption is not None else Xt
+        return out.numpy().astype(X.dtype, copy=False)
+
+
+class DenoisingAutoencoder(NoiseMixin, BaseAutoencoder):
     """Autoencoder trained to reconstruct clean inputs from corrupted ones.
 
     During training every mini-batch :math:`x` is corrupted into
@@ -48,6 +123,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
     ``score`` and ``score_samples`` see the clean input and are deterministic; the
     loss always compares with the clean input. :meth:`corrupt` draws the same kind of
     noise on demand (e.g. to build a noisy test set).
+
+    Read more in the :doc:`User Guide </denoising>`.
 
     Parameters
     ----------
@@ -137,6 +214,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
         "noise": [StrOptions(set(NOISES))],
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "clip_noise": ["boolean"],
@@ -194,64 +272,3 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
-
-    # ------------------------------------------------------------------ hooks
-    def _make_noise(self, low: float, high: float):
-        level = float(self.noise_level)
-        if self.noise != "gaussian" and level > 1.0:
-            raise ValueError(
-                f"noise_level={self.noise_level!r} is a probability for noise={self.noise!r} "
-                "and must lie in [0, 1]. (Only noise='gaussian' takes a standard deviation, "
-                "which may exceed 1.)"
-            )
-        if self.noise == "masking":
-            return MaskingNoise(level)
-        if self.noise == "gaussian":
-            if self.clip_noise:
-                return GaussianNoise(level, low=low, high=high)
-            return GaussianNoise(level)
-        if self.clip_noise:
-            return SaltAndPepperNoise(level, low=low, high=high)
-        return SaltAndPepperNoise(level)
-
-    def _build_corruption(self, X: np.ndarray):
-        low, high = float(X.min()), float(X.max())
-        own = self._make_noise(low, high)
-        self.noise_range_ = (low, high)
-        # Cooperative: keep whatever another base class corrupts, then add our noise.
-        other = super()._build_corruption(X)
-        return own if other is None else Compose(other, own)
-
-    # ------------------------------------------------------------------ public
-    def corrupt(self, X, random_state=None):
-        """Return a corrupted copy of ``X``, drawn like the training corruption.
-
-        Useful to build noisy test sets, or to see what the network is trained on.
-        The noise is drawn on the CPU from a generator seeded by ``random_state``
-        (:func:`skae.nn.generator_scope`); torch's global random state is not used.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Clean data.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the noise. Pass an int for the same noise on every call; ``None``
-            draws the seed from numpy's global random state (scikit-learn's
-            convention).
-
-        Returns
-        -------
-        X_noisy : ndarray of shape (n_samples, n_features)
-            The corrupted copy, of the same float dtype as ``X`` (float64 for integer
-            input). Entries that the noise leaves alone are exactly those of ``X``.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        corruption = self.net_.corruption
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        # a copy: the caller's array is never modified (a lazy X is read in full:
-        # the result has its size anyway)
-        Xt = torch.tensor(np.asarray(X))
-        with generator_scope(seed), torch.no_grad():
-            out = corruption(Xt) if corruption is not None else Xt
-        return out.numpy().astype(X.dtype, copy=False)

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ._data import SEED_MAX
+
 __all__ = ["all_reduce_sum", "broadcast", "check_same_length", "local_device", "world", "wrap"]
 
 
@@ -78,7 +80,7 @@ def check_same_length(n: int, what: str):
 
 def shared_seed(rng: np.random.RandomState) -> np.random.RandomState:
     """A RandomState seeded identically on every process (from rank 0's ``rng``)."""
-    seed = torch.tensor([int(rng.randint(np.iinfo(np.int32).max))], dtype=torch.int64)
+    seed = torch.tensor([int(rng.randint(SEED_MAX))], dtype=torch.int64)
     return np.random.RandomState(int(broadcast(seed).item()))
 
 

@@ -7,7 +7,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder
+from ._base import RECONSTRUCTION_CONSTRAINTS, BaseAutoencoder
 from .penalties import KLSparsityPenalty, L1ActivityPenalty
 
 
@@ -138,6 +138,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
+        **RECONSTRUCTION_CONSTRAINTS,
         "sparsity": [StrOptions({"kl", "l1"})],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
         "sparsity_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
@@ -233,6 +234,6 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
 
     def _set_fitted(self, net, X32):
         super()._set_fitted(net, X32)
-        codes = net.apply_batched(net.module_.encode, X32, self._inference_batch_size)
+        codes = net.apply_batched(net.module_.encode, X32, self._inference_rows())
         self.mean_activation_ = codes.mean(axis=0).astype(np.float64)
         return self

@@ -15,6 +15,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_softmax
 from sklearn.base import (
     BaseEstimator,
@@ -36,27 +37,29 @@ from skorch.helper import predefined_split
 from torch import nn
 
 from ._autoencoder import Autoencoder
-from ._base import (
-    CodeTransformerMixin,
-    NetEstimatorMixin,
+from ._base import CodeTransformerMixin, NetEstimatorMixin, resolve_device
+from ._contractive import ContractiveAutoencoder
+from ._data import (
+    FLOAT_DTYPES,
+    SEED_MAX,
     _as_float32,
     check_float32_range,
     is_lazy,
     make_dataset,
     model_input,
-    resolve_device,
     take_rows,
 )
-from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder
 from .engine import seeded
-from .nn import BlockAutoencoderModule, ReconstructionLoss, make_activation
+from .nn import (
+    ReconstructionLoss,
+    StackedAutoencoderModule,
+    StackedClassifierModule,
+)
 
 __all__ = ["StackedAutoencoder", "StackedAutoencoderClassifier"]
 
-_FLOAT_DTYPES = [np.float64, np.float32]
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 #: The layer estimators a stack supports: the fully connected autoencoders (and
@@ -89,34 +92,6 @@ def default_layer_estimator(device="cpu", mixed_precision=False, compile=False, 
     )
 
 
-# ---------------------------------------------------------------------- torch modules
-class StackedAutoencoderModule(BlockAutoencoderModule):
-    """The unrolled stack: every layer's encoder, then the decoders in reverse.
-
-    ``decoder[j]`` is ``Sequential(Linear, activation)`` where the activation is the
-    output activation of the layer that decoder belongs to; the bottom layer's output
-    activation is kept apart as ``output_activation`` so that ``forward`` can return
-    the logits (binary cross-entropy needs them).
-    """
-
-
-class StackedClassifierModule(nn.Module):
-    """Encoder blocks followed by a linear layer; ``forward`` returns class logits."""
-
-    def __init__(self, encoder_blocks, n_top, n_classes):
-        super().__init__()
-        self.encoder = nn.ModuleList(encoder_blocks)
-        self.head = nn.Linear(n_top, n_classes)
-
-    def encode(self, x):
-        for block in self.encoder:
-            x = block(x)
-        return x
-
-    def forward(self, x):
-        return self.head(self.encode(x))
-
-
 def _layer_module(est):
     module = getattr(getattr(est, "net_", None), "module_", None)
     if module is None or not all(hasattr(module, a) for a in ("encoder", "decoder")):
@@ -130,28 +105,6 @@ def _layer_module(est):
             f"layer has {len(module.encoder)} encoder blocks."
         )
     return module
-
-
-def _encoder_blocks(estimators):
-    """Deep copies of the layers' encoder blocks, bottom layer first."""
-    return [copy.deepcopy(_layer_module(est).encoder[0]) for est in estimators]
-
-
-def _unrolled_module(estimators):
-    """Unroll fitted shallow layers into one :class:`StackedAutoencoderModule`."""
-    decoders = []
-    for est in estimators[:0:-1]:  # top layer down to the second one
-        module = _layer_module(est)
-        decoders.append(
-            nn.Sequential(
-                *copy.deepcopy(module.decoder[0]), copy.deepcopy(module.output_activation)
-            )
-        )
-    bottom = _layer_module(estimators[0])
-    decoders.append(copy.deepcopy(bottom.decoder[0]))
-    return StackedAutoencoderModule(
-        _encoder_blocks(estimators), decoders, copy.deepcopy(bottom.output_activation)
-    )
 
 
 # --------------------------------------------------------------------- shared logic
@@ -194,7 +147,7 @@ class _StackedMixin(NetEstimatorMixin):
                 est.set_params(
                     n_components=size,
                     hidden_layer_sizes=(),
-                    random_state=rng.randint(_MAX_SEED),
+                    random_state=rng.randint(SEED_MAX),
                 )
             except ValueError as exc:
                 raise ValueError(
@@ -215,10 +168,10 @@ class _StackedMixin(NetEstimatorMixin):
     def _train(self, module, criterion, X32, y, rng, device, epochs=None, keep_from=1):
         """Train ``module`` with the engine; ``y=None`` trains for reconstruction.
 
-        On an interrupt the net is kept (``_set_net``) when at least ``keep_from``
+        On an interrupt the net is kept (``_record_net``) when at least ``keep_from``
         epochs completed, and the interrupt is raised again.
         """
-        seed = rng.randint(_MAX_SEED)
+        seed = rng.randint(SEED_MAX)
         if self.early_stopping:
             train_idx, valid_idx = self._split(len(X32), rng)
             dataset = make_dataset(X32, y, rows=train_idx)
@@ -242,97 +195,20 @@ class _StackedMixin(NetEstimatorMixin):
         except KeyboardInterrupt:
             if len(net.history) >= keep_from:
                 net.train_split = None
-                self._set_net(net)
+                self._record_net(net)
             raise
         net.train_split = None  # the validation data must not travel with the model
         return net
 
-    def _set_net(self, net):
-        self.net_ = net
-        self.n_iter_ = len(net.history)
-        self.loss_curve_ = (
-            [float(v) for v in net.history[:, "train_loss"]] if len(net.history) else []
-        )
-        valid = [float(e["valid_loss"]) for e in net.history if "valid_loss" in e]
-        if valid:
-            self.validation_loss_curve_ = valid
-
+    # persistence (skae._persist): the layer histories are views of the layers' nets
     _net_views = ("histories_",)
 
     def _link_net_views(self):
         self.histories_ = [getattr(est, "history_", None) for est in self.estimators_]
 
-    def _clear_fitted(self):
-        for key in list(vars(self)):
-            if key.endswith("_") and not key.startswith("__"):
-                delattr(self, key)
-
-    def _fit_guarded(self, fit, *args):
-        self._clear_fitted()  # nothing of an earlier fit survives a new one
-        try:
-            return fit(*args)
-        except KeyboardInterrupt:
-            # _train kept the net if enough of the last phase completed
-            if not hasattr(self, "net_"):
-                self._clear_fitted()
-            raise
-        except BaseException:
-            # never leave a half-fitted estimator that claims to be fitted
-            self._clear_fitted()
-            raise
-
-
-_COMMON_PARAMS_DOC = """\
-    max_iter : int, default={max_iter}
-        Maximum number of epochs of the {phase}.
-    batch_size : int, default=128
-        Mini-batch size of the {phase} (capped at the number of training samples).
-    lr : float, default=1e-3
-        Learning rate of the {phase}.
-    optimizer : {{"adam", "adamw", "sgd", "rmsprop"}} or torch optimizer class, \
-default="adam"
-        Optimizer of the {phase}, as in :class:`Autoencoder`.
-    weight_decay : float, default=0.0
-        L2 penalty on the weights (not the biases) during the {phase}.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the {phase}'s training data, stop when
-        the validation loss has not improved for ``n_iter_no_change`` epochs and
-        restore the best weights. Otherwise training stops once the training loss
-        stalls for ``n_iter_no_change`` epochs.
-    validation_fraction : float, default=0.1
-        Fraction held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
-        Patience, in epochs, of the stopping rule.
-    tol : float, default=1e-4
-        Relative improvement that counts for the stopping rule.
-    device : str, default="cpu"
-        Torch device of the {phase} and of inference (``"cpu"``, ``"cuda"``,
-        ``"cuda:N"`` or ``"auto"``). It is also the device of the default layer
-        estimator; a given ``layer_estimator`` keeps its own ``device``.
-    mixed_precision : bool or {{"bfloat16", "float16"}}, default=False
-        Automatic mixed precision of the {phase}, as in :class:`Autoencoder`; also
-        used by the default layer estimator (a given one keeps its own).
-    compile : bool, default=False
-        :func:`torch.compile` the {phase}'s forward pass, as in
-        :class:`Autoencoder`; also used by the default layer estimator.
-    random_state : int, RandomState instance or None, default=None
-        Seeds every layer (each gets its own seed drawn from it, which overrides the
-        layer estimator's ``random_state``), the {phase}, the validation split and
-        the head's initialisation. The global torch random state is never changed;
-        ``None`` draws the seeds from numpy's global random state (scikit-learn's
-        convention), an int leaves it alone.
-    verbose : int, default=0
-        1: a progress bar per layer (``layer 1/2``...) and one for the {phase}
-        (:class:`skae.callbacks.ProgressBar`); 2 or more: per-epoch tables. It is
-        also the default layer estimator's ``verbose``; a given ``layer_estimator``
-        keeps its own (set ``layer_estimator__verbose``).
-    callbacks : list of skorch callbacks, default=None
-        Extra skorch callbacks of the {phase} (copied at fit time)."""
-
 
 class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
-    __doc__ = (
-        """Stacked autoencoder with greedy layer-wise pretraining, as a transformer.
+    """Stacked autoencoder with greedy layer-wise pretraining, as a transformer.
 
     The architecture ``n_features -> hidden_layer_sizes... -> n_components`` is
     built one layer at a time: a shallow autoencoder ``n -> m -> n`` is trained on
@@ -343,6 +219,8 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
     are then unrolled into one deep autoencoder (all encoders, then the decoders in
     reverse) which, with ``fine_tune=True``, is trained end to end for
     reconstruction.
+
+    Read more in the :doc:`User Guide </stacked>`.
 
     Parameters
     ----------
@@ -367,9 +245,50 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         After pretraining, train the unrolled autoencoder end to end to reconstruct
         ``X`` (reconstruction loss of the bottom layer's ``loss``, no penalties or
         corruption).
-"""
-        + _COMMON_PARAMS_DOC.format(max_iter=100, phase="fine-tuning")
-        + """
+    max_iter : int, default=100
+        Maximum number of epochs of the fine-tuning.
+    batch_size : int, default=128
+        Mini-batch size of the fine-tuning (capped at the number of training samples).
+    lr : float, default=1e-3
+        Learning rate of the fine-tuning.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, default="adam"
+        Optimizer of the fine-tuning, as in :class:`Autoencoder`.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (not the biases) during the fine-tuning.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the fine-tuning's training data, stop when
+        the validation loss has not improved for ``n_iter_no_change`` epochs and
+        restore the best weights. Otherwise training stops once the training loss
+        stalls for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+        Fraction held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Patience, in epochs, of the stopping rule.
+    tol : float, default=1e-4
+        Relative improvement that counts for the stopping rule.
+    device : str, default="cpu"
+        Torch device of the fine-tuning and of inference (``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"auto"``). It is also the device of the default layer
+        estimator; a given ``layer_estimator`` keeps its own ``device``.
+    mixed_precision : bool or {"bfloat16", "float16"}, default=False
+        Automatic mixed precision of the fine-tuning, as in :class:`Autoencoder`; also
+        used by the default layer estimator (a given one keeps its own).
+    compile : bool, default=False
+        :func:`torch.compile` the fine-tuning's forward pass, as in
+        :class:`Autoencoder`; also used by the default layer estimator.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every layer (each gets its own seed drawn from it, which overrides the
+        layer estimator's ``random_state``), the fine-tuning, the validation split and
+        the head's initialisation. The global torch random state is never changed;
+        ``None`` draws the seeds from numpy's global random state (scikit-learn's
+        convention), an int leaves it alone.
+    verbose : int, default=0
+        1: a progress bar per layer (``layer 1/2``...) and one for the fine-tuning
+        (:class:`skae.callbacks.ProgressBar`); 2 or more: per-epoch tables. It is
+        also the default layer estimator's ``verbose``; a given ``layer_estimator``
+        keeps its own (set ``layer_estimator__verbose``).
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks of the fine-tuning (copied at fit time).
 
     Attributes
     ----------
@@ -420,7 +339,6 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
     >>> sae.inverse_transform(sae.transform(X[:2])).shape
     (2, 64)
     """
-    )
 
     _parameter_constraints: dict = {
         **_StackedMixin._parameter_constraints,
@@ -490,13 +408,14 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        return self._fit_guarded(self._fit, X)
+        return self._fit_guarded(lambda: self._fit(X))
 
     _progress_desc = "fine-tuning"
 
     def _net_parts(self):
         loss = getattr(self.estimators_[0], "reconstruction_loss_", "mse")
-        return {"module": _unrolled_module(self.estimators_),
+        return {"module": StackedAutoencoderModule.unroll(
+                    [_layer_module(e) for e in self.estimators_]),
                 "criterion": ReconstructionLoss(loss)}
 
     def _fit(self, X):
@@ -509,7 +428,7 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
         loss = getattr(self.estimators_[0], "reconstruction_loss_", "mse")
         net = self._train(
-            _unrolled_module(self.estimators_),
+            StackedAutoencoderModule.unroll([_layer_module(e) for e in self.estimators_]),
             ReconstructionLoss(loss),
             X32,
             None,
@@ -518,13 +437,12 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
             epochs=None if self.fine_tune else 0,
             keep_from=0,  # interrupted in fine-tuning: the pretrained stack is a model
         )
-        self._set_net(net)
+        self._record_net(net)
         return self
 
 
 class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator):
-    __doc__ = (
-        """Classifier on a greedily pretrained stack of autoencoders.
+    """Classifier on a greedily pretrained stack of autoencoders.
 
     ``fit(X, y)`` pretrains the stack ``n_features -> hidden_layer_sizes...`` on all
     of ``X`` exactly like :class:`StackedAutoencoder` (one clone of
@@ -535,6 +453,8 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
 
     Semi-supervised learning follows scikit-learn's convention: samples labelled
     ``-1`` are unlabelled; they take part in the pretraining only.
+
+    Read more in the :doc:`User Guide </stacked>`.
 
     Parameters
     ----------
@@ -551,9 +471,50 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         (PyTorch's default initialisation) and is trained on the labelled samples
         only: the baseline pretraining is measured against. ``estimators_`` is
         then empty.
-"""
-        + _COMMON_PARAMS_DOC.format(max_iter=200, phase="supervised training")
-        + """
+    max_iter : int, default=200
+        Maximum number of epochs of the supervised training.
+    batch_size : int, default=128
+        Mini-batch size of the supervised training (capped at the number of training samples).
+    lr : float, default=1e-3
+        Learning rate of the supervised training.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, default="adam"
+        Optimizer of the supervised training, as in :class:`Autoencoder`.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (not the biases) during the supervised training.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the supervised training's training data, stop when
+        the validation loss has not improved for ``n_iter_no_change`` epochs and
+        restore the best weights. Otherwise training stops once the training loss
+        stalls for ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+        Fraction held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Patience, in epochs, of the stopping rule.
+    tol : float, default=1e-4
+        Relative improvement that counts for the stopping rule.
+    device : str, default="cpu"
+        Torch device of the supervised training and of inference (``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"auto"``). It is also the device of the default layer
+        estimator; a given ``layer_estimator`` keeps its own ``device``.
+    mixed_precision : bool or {"bfloat16", "float16"}, default=False
+        Automatic mixed precision of the supervised training, as in :class:`Autoencoder`; also
+        used by the default layer estimator (a given one keeps its own).
+    compile : bool, default=False
+        :func:`torch.compile` the supervised training's forward pass, as in
+        :class:`Autoencoder`; also used by the default layer estimator.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every layer (each gets its own seed drawn from it, which overrides the
+        layer estimator's ``random_state``), the supervised training, the validation split and
+        the head's initialisation. The global torch random state is never changed;
+        ``None`` draws the seeds from numpy's global random state (scikit-learn's
+        convention), an int leaves it alone.
+    verbose : int, default=0
+        1: a progress bar per layer (``layer 1/2``...) and one for the supervised training
+        (:class:`skae.callbacks.ProgressBar`); 2 or more: per-epoch tables. It is
+        also the default layer estimator's ``verbose``; a given ``layer_estimator``
+        keeps its own (set ``layer_estimator__verbose``).
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks of the supervised training (copied at fit time).
 
     Attributes
     ----------
@@ -598,7 +559,6 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
     >>> clf.predict_proba(X[:2]).shape
     (2, 10)
     """
-    )
 
     _parameter_constraints: dict = {
         **_StackedMixin._parameter_constraints,
@@ -683,18 +643,18 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         self : object
             The fitted estimator.
         """
-        return self._fit_guarded(self._fit, X, y)
+        return self._fit_guarded(lambda: self._fit(X, y))
 
     _progress_desc = "supervised training"
 
     def _fit(self, X, y):
         self._check_layer_estimator()
-        if is_lazy(X):
+        if is_lazy(X) or sp.issparse(X):  # never densified whole
             X = self._validate_X(X, reset=True)
             y = _check_y(y, estimator=self)
             check_consistent_length(X, y)
         else:
-            X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES)
+            X, y = validate_data(self, X, y, dtype=list(FLOAT_DTYPES))
             check_float32_range(X)
         labelled = ~self._unlabelled_mask(y)
         if not labelled.any():
@@ -716,15 +676,16 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
         X32 = model_input(X)
         if self.pretrain:
             self.estimators_, self.histories_ = self._pretrain(X32, rng, device)
-            blocks = _encoder_blocks(self.estimators_)
         else:
             self.estimators_, self.histories_ = [], []
-            blocks = None
-        head_seed = rng.randint(_MAX_SEED)
+        head_seed = rng.randint(SEED_MAX)
         with seeded(head_seed, device):
-            if blocks is None:
-                blocks = self._random_blocks(X32.shape[1], sizes, device)
-            module = StackedClassifierModule(blocks, sizes[-1], len(classes))
+            if self.pretrain:
+                blocks = [copy.deepcopy(_layer_module(e).encoder[0]) for e in self.estimators_]
+                module = StackedClassifierModule(blocks, sizes[-1], len(classes))
+            else:
+                module = StackedClassifierModule.with_random_encoder(
+                    X32.shape[1], sizes, self._random_code_activation(device), len(classes))
         if self.fine_tune == "top":
             module.encoder.requires_grad_(False)
         y_idx = encoder.transform(y_lab).astype(np.int64)
@@ -737,31 +698,29 @@ class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator
             rng,
             device,
         )
-        self._set_net(net)
+        self._record_net(net)
         return self
 
     def _net_parts(self):
+        # the untrained network fit built (persistence: skae._persist restores its state)
         sizes = self._layer_sizes()
         if self.estimators_:
-            blocks = _encoder_blocks(self.estimators_)
+            blocks = [copy.deepcopy(_layer_module(e).encoder[0]) for e in self.estimators_]
+            module = StackedClassifierModule(blocks, sizes[-1], len(self.classes_))
         else:
-            blocks = self._random_blocks(self.n_features_in_, sizes, "cpu")
-        module = StackedClassifierModule(blocks, sizes[-1], len(self.classes_))
+            module = StackedClassifierModule.with_random_encoder(
+                self.n_features_in_, sizes, self._random_code_activation("cpu"),
+                len(self.classes_))
         if self.fine_tune == "top":
             module.encoder.requires_grad_(False)
         return {"module": module, "criterion": nn.CrossEntropyLoss()}
 
-    def _random_blocks(self, n_features, sizes, device):
-        """Fresh encoder blocks shaped like the pretrained ones (``pretrain=False``)."""
+    def _random_code_activation(self, device) -> str:
+        """Activation of the fresh layers of ``pretrain=False``: the layer estimator's code's."""
         base = self.layer_estimator
         if base is None:
             base = default_layer_estimator(device)
-        code_activation = base.get_params().get("code_activation", "sigmoid")
-        dims = [n_features, *sizes]
-        return [
-            nn.Sequential(nn.Linear(a, b), make_activation(code_activation))
-            for a, b in zip(dims[:-1], dims[1:], strict=True)
-        ]
+        return base.get_params().get("code_activation", "sigmoid")
 
     def _logits(self, X):
         check_is_fitted(self)

@@ -1,9 +1,4 @@
-"""The variational autoencoder: a transformer that is also a generative model.
-
-The first part of this module is pure PyTorch (the module, the likelihoods, the KL
-penalty); a skorch callback schedules the KL weight (warm-up) and records the ELBO;
-:class:`VariationalAutoencoder` is the scikit-learn estimator.
-"""
+"""The variational autoencoder: a transformer that is also a generative model."""
 
 from __future__ import annotations
 
@@ -15,259 +10,14 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback
-from torch import nn
-from torch.nn import functional as F
 
 from ._base import BaseAutoencoder
-from .nn import ACTIVATIONS, AEOutput, Penalty, _dense_stack, randn_like
+from ._data import SEED_MAX
+from .callbacks import KLSchedule
+from .nn import VAEModule, VAENegLogLikelihood, gaussian_kl
+from .penalties import GaussianKLPenalty
 
-__all__ = [
-    "GaussianKLPenalty",
-    "KLSchedule",
-    "VAEModule",
-    "VAENegLogLikelihood",
-    "VariationalAutoencoder",
-    "gaussian_kl",
-    "log_likelihood",
-]
-
-_LOG_2PI = math.log(2 * math.pi)
-
-#: Bounds of the encoder's log-variance ``log sigma^2(x)`` (soft, see ``soft_clamp``).
-LOGVAR_BOUNDS = (-20.0, 10.0)
-#: Bounds of a learned log-variance of the Gaussian likelihood ``p(x | z)``.
-X_LOGVAR_BOUNDS = (-10.0, 10.0)
-
-
-# --------------------------------------------------------------------------- torch
-def soft_clamp(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """Smooth clamp to ``(lo, hi)``: about ``x`` inside, never a zero gradient.
-
-    ``lo + softplus(x - lo) - softplus(x - hi)``: tends to ``lo`` as ``x -> -inf``
-    and to ``hi`` as ``x -> +inf``, so ``exp`` of it can never overflow.
-    """
-    return lo + F.softplus(x - lo) - F.softplus(x - hi)
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per row, in nats.
-
-    ``0.5 * sum_j (sigma_j^2 + mu_j^2 - 1 - log sigma_j^2)`` over the last dimension.
-    """
-    return 0.5 * (logvar.exp() + mu.square() - 1.0 - logvar).sum(dim=-1)
-
-
-def log_likelihood(x, logits, likelihood, x_logvar=None):
-    """``log p(x | z)`` summed over the last (feature) dimension, in nats.
-
-    Parameters
-    ----------
-    x : Tensor of shape (..., n_features)
-        Data (broadcast against ``logits``).
-    logits : Tensor of shape (..., n_features)
-        Decoder output before the output activation: Bernoulli logits, or the
-        Gaussian mean.
-    likelihood : {"bernoulli", "gaussian"}
-    x_logvar : Tensor of shape (n_features,), optional
-        Log-variance of the Gaussian likelihood (required for ``"gaussian"``).
-    """
-    if likelihood == "bernoulli":
-        x, logits = torch.broadcast_tensors(x, logits)
-        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
-    if likelihood == "gaussian":
-        sq = (x - logits).square() * torch.exp(-x_logvar)
-        return -0.5 * (sq + x_logvar + _LOG_2PI).sum(dim=-1)
-    raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}.")
-
-
-class VAEModule(nn.Module):
-    """MLP variational autoencoder ``x -> hidden... -> (mu, log sigma^2) ; z -> hidden... -> x``.
-
-    The encoder's hidden layers use ``activation``; two linear heads give the
-    posterior mean ``mu(x)`` and log-variance ``log sigma^2(x)`` (soft-clamped to
-    :data:`LOGVAR_BOUNDS`). The decoder mirrors the hidden sizes and outputs the
-    logits of a Bernoulli likelihood or the mean of a Gaussian one.
-
-    In training mode ``forward`` draws ``z = mu + sigma * eps`` (the
-    reparameterisation trick, with :func:`skae.nn.randn_like`: from the training
-    call's generator, see :func:`skae.nn.generator_scope`); in evaluation mode it
-    decodes ``z = mu`` (deterministic). ``output.extras`` holds ``mu``, ``logvar``
-    and, for a Gaussian likelihood, ``x_logvar``.
-
-    Parameters
-    ----------
-    n_features, n_components : int
-        Input and latent dimensions.
-    hidden_layer_sizes : sequence of int
-        Encoder hidden sizes, input side first.
-    activation : str
-        Key of :data:`skae.nn.ACTIVATIONS`.
-    likelihood : {"bernoulli", "gaussian"}
-    gaussian_variance : "learned" or float
-        Variance of the Gaussian likelihood: one learned variance per feature
-        (soft-clamped log-variance in :data:`X_LOGVAR_BOUNDS`), or a fixed value.
-    """
-
-    def __init__(self, n_features, n_components, hidden_layer_sizes=(), activation="relu",
-                 likelihood="bernoulli", gaussian_variance="learned"):
-        super().__init__()
-        hidden = [int(h) for h in hidden_layer_sizes]
-        self.likelihood = likelihood
-        self.encoder = _dense_stack([n_features, *hidden], activation, activation)
-        width = hidden[-1] if hidden else n_features
-        self.mu_head = nn.Linear(width, n_components)
-        self.logvar_head = nn.Linear(width, n_components)
-        self.decoder = _dense_stack([n_components, *hidden[::-1], n_features], activation, None)
-        self.learned_variance = likelihood == "gaussian" and gaussian_variance == "learned"
-        if self.learned_variance:
-            self.x_logvar_raw = nn.Parameter(torch.zeros(n_features))
-        else:
-            var = 1.0 if gaussian_variance == "learned" else float(gaussian_variance)
-            self.register_buffer("x_logvar_raw", torch.full((n_features,), math.log(var)))
-
-    def x_logvar(self) -> torch.Tensor:
-        """Log-variance of the Gaussian likelihood, shape ``(n_features,)``."""
-        if self.learned_variance:
-            return soft_clamp(self.x_logvar_raw, *X_LOGVAR_BOUNDS)
-        return self.x_logvar_raw
-
-    def posterior(self, x):
-        """``(mu, logvar)`` of ``q(z | x)``."""
-        hidden = []
-        for block in self.encoder:
-            x = block(x)
-            hidden.append(x)
-        mu = self.mu_head(x)
-        logvar = soft_clamp(self.logvar_head(x), *LOGVAR_BOUNDS)
-        return mu, logvar, tuple(hidden)
-
-    def encode(self, x):
-        """The posterior mean ``mu(x)``."""
-        return self.posterior(x)[0]
-
-    def decode_logits(self, z):
-        for block in self.decoder:
-            z = block(z)
-        return z
-
-    def decode(self, z):
-        """Mean of ``p(x | z)``: Bernoulli probabilities or the Gaussian mean."""
-        logits = self.decode_logits(z)
-        return torch.sigmoid(logits) if self.likelihood == "bernoulli" else logits
-
-    def log_px(self, x, logits):
-        """``log p(x | z)`` per row from the decoder ``logits`` (see :func:`log_likelihood`)."""
-        x_logvar = self.x_logvar() if self.likelihood == "gaussian" else None
-        return log_likelihood(x, logits, self.likelihood, x_logvar)
-
-    def forward(self, x):
-        mu, logvar, hidden = self.posterior(x)
-        z = mu + torch.exp(0.5 * logvar) * randn_like(mu) if self.training else mu
-        logits = self.decode_logits(z)
-        recon = torch.sigmoid(logits) if self.likelihood == "bernoulli" else logits
-        extras = {"mu": mu, "logvar": logvar, "z": z}
-        if self.likelihood == "gaussian":
-            extras["x_logvar"] = self.x_logvar()
-        return AEOutput(reconstruction=recon, logits=logits, code=mu, hidden=(*hidden, mu),
-                        extras=extras)
-
-
-class VAENegLogLikelihood(nn.Module):
-    """Reconstruction term ``-log p(x | z)``: nats summed over features, mean over rows."""
-
-    def __init__(self, likelihood="bernoulli"):
-        super().__init__()
-        if likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}.")
-        self.likelihood = likelihood
-
-    def per_sample(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
-        return -log_likelihood(target, output.logits, self.likelihood,
-                               output.extras.get("x_logvar"))
-
-    def forward(self, output: AEOutput, target: torch.Tensor) -> torch.Tensor:
-        return self.per_sample(output, target).mean()
-
-
-class GaussianKLPenalty(Penalty):
-    """``beta * scale * mean_i KL(q(z | x_i) || N(0, I))`` in nats per sample.
-
-    ``beta`` is the beta-VAE weight; ``scale`` (1 by default) is set by
-    :class:`KLSchedule` during a warm-up. Reads ``mu`` and ``logvar`` from
-    ``output.extras``.
-    """
-
-    name = "kl"
-
-    def __init__(self, beta=1.0, scale=1.0):
-        self.beta = float(beta)
-        self.scale = float(scale)
-
-    @property
-    def weight(self):
-        return self.beta * self.scale
-
-    def __call__(self, output, X, module):
-        kl = gaussian_kl(output.extras["mu"], output.extras["logvar"]).mean()
-        return self.weight * kl
-
-
-class KLSchedule(Callback):
-    """Linear KL warm-up and ELBO bookkeeping for the training engine.
-
-    At the start of epoch ``e`` (1-based, counted over the whole history, so
-    ``partial_fit`` continues the schedule) the penalty named ``"kl"`` gets
-    ``scale = min(1, (e - 1) / warmup_epochs)`` (always 1 when ``warmup_epochs=0``):
-    0 in the first epoch, full weight from epoch ``warmup_epochs + 1`` on. The
-    history records per epoch ``kl_weight`` (= beta * scale), ``train_kl_unweighted``
-    (the KL in nats per sample), ``train_elbo`` (= -(reconstruction + KL)) and
-    ``train_objective`` (reconstruction + beta * KL, the loss once warm-up is over;
-    the stopping rule watches it), and the ``valid_`` versions when there is
-    validation data.
-    """
-
-    def __init__(self, warmup_epochs=0):
-        self.warmup_epochs = int(warmup_epochs)
-
-    @staticmethod
-    def _penalty(net):
-        return next((p for p in net.penalties if getattr(p, "name", None) == "kl"), None)
-
-    def on_epoch_begin(self, net, **kwargs):
-        self._sums = {}
-        penalty = self._penalty(net)
-        if penalty is None:
-            return
-        epoch = len(net.history)
-        if self.warmup_epochs > 0:
-            penalty.scale = min(1.0, (epoch - 1) / self.warmup_epochs)
-        else:
-            penalty.scale = 1.0
-        net.history.record("kl_weight", penalty.weight)
-
-    def on_batch_end(self, net, batch=None, training=False, y_pred=None, terms=None, **kwargs):
-        if y_pred is None or terms is None or "mu" not in getattr(y_pred, "extras", {}):
-            return
-        with torch.no_grad():
-            n = len(y_pred.extras["mu"])
-            kl = gaussian_kl(y_pred.extras["mu"], y_pred.extras["logvar"]).sum().item()
-            nll = terms[0].detach().item() * n
-        sums = self._sums.setdefault("train" if training else "valid", [0.0, 0.0, 0])
-        sums[0] += nll
-        sums[1] += kl
-        sums[2] += n
-
-    def on_epoch_end(self, net, **kwargs):
-        penalty = self._penalty(net)
-        beta = penalty.beta if penalty is not None else 0.0
-        for prefix, (nll, kl, n) in getattr(self, "_sums", {}).items():
-            if n:
-                nll, kl = nll / n, kl / n
-                net.history.record(f"{prefix}_kl_unweighted", kl)
-                net.history.record(f"{prefix}_elbo", -(nll + kl))
-                net.history.record(f"{prefix}_objective", nll + beta * kl)
-        self._sums = {}
+__all__ = ["VariationalAutoencoder"]
 
 
 # ------------------------------------------------------------------------ estimator
@@ -297,6 +47,8 @@ class VariationalAutoencoder(BaseAutoencoder):
     lower bound on :math:`\\log p(x)` and :meth:`score` its mean, so
     :class:`~sklearn.model_selection.GridSearchCV` can choose a VAE by held-out
     likelihood without labels.
+
+    Read more in the :doc:`User Guide </variational>`.
 
     Parameters
     ----------
@@ -373,7 +125,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         ``train_reconstruction`` (:math:`-\\log p(x \\mid z)`),
         ``train_kl`` (the weighted KL; ``train_loss`` is their sum),
         ``kl_weight``, ``train_kl_unweighted``, ``train_elbo`` and
-        ``train_objective`` (see :class:`skae._variational.KLSchedule`).
+        ``train_objective`` (see :class:`skae.callbacks.KLSchedule`).
 
     See Also
     --------
@@ -416,9 +168,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in BaseAutoencoder._parameter_constraints.items()
-           if k not in ("code_activation", "output_activation", "loss")},
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        **BaseAutoencoder._parameter_constraints,
         "likelihood": [StrOptions({"auto", "bernoulli", "gaussian"})],
         "gaussian_variance": [StrOptions({"learned"}), Interval(Real, 0, None, closed="neither")],
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -430,7 +180,8 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
     #: Number of posterior samples for the reconstruction term of the ELBO in
     #: ``score_samples`` when ``n_importance_samples=1`` (the KL term is analytic).
     _n_elbo_samples = 16
-    #: Elements per decoded chunk (rows * samples * width) in ``score_samples``.
+    #: Values per decoded chunk (rows * samples * the module's ``activation_width``) in
+    #: ``score_samples``.
     _score_budget = 1 << 22
 
     def __init__(
@@ -537,7 +288,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         # (an interrupt can come between an epoch's loss and its ELBO bookkeeping)
         self.elbo_ = self.elbo_curve_[-1] if self.elbo_curve_ else float("nan")
         # Seed of the noise used by score_samples / transform(sample_latent=True).
-        self._noise_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._noise_seed_ = int(check_random_state(self.random_state).randint(SEED_MAX))
         return self
 
     # -------------------------------------------------------------- inference
@@ -574,27 +325,6 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         out = self._apply(fn, X)
         k = self.n_components
         return (out[:, :k] + out[:, k:] * eps.numpy()).astype(X.dtype, copy=False)
-
-    def _log_weights(self, xb, eps, elbo):
-        """Per-row ``log p(x|z)`` (+ prior/posterior terms for IWAE), shape ``(k, n)``."""
-        module = self.net_.module_
-        mu, logvar, _ = module.posterior(xb)
-        std = torch.exp(0.5 * logvar)
-        width = max([xb.shape[1], *self._hidden_sizes()])
-        chunk = max(1, self._score_budget // (len(xb) * width))
-        out = []
-        for start in range(0, len(eps), chunk):
-            e = eps[start : start + chunk].to(xb.device)[:, None, :]  # (c, 1, k)
-            z = mu + std * e  # (c, n, k)
-            logits = module.decode_logits(z.reshape(-1, z.shape[-1])).reshape(
-                z.shape[0], z.shape[1], -1)
-            log_px = module.log_px(xb, logits)  # (c, n)
-            if not elbo:
-                log_pz = -0.5 * (z.square() + _LOG_2PI).sum(dim=-1)
-                log_qz = -0.5 * (e.square() + logvar + _LOG_2PI).sum(dim=-1)
-                log_px = log_px + log_pz - log_qz
-            out.append(log_px)
-        return torch.cat(out), mu, logvar
 
     def score_samples(self, X):
         """Lower bound on the log-likelihood :math:`\\log p(x)` of each sample, in nats.
@@ -634,11 +364,13 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         elbo = k == 1
         n_eps = self._n_elbo_samples if elbo else k
         eps = torch.randn(n_eps, self.n_components, generator=self._generator(self._noise_seed_))
-        width = max([X.shape[1], *self._hidden_sizes()])
-        rows = int(min(self._inference_batch_size, max(1, self._score_budget // (n_eps * width))))
+        rows = self._inference_rows(per_row=n_eps, budget=self._score_budget)
+
+        module = self.net_.module_
 
         def fn(xb):
-            logw, mu, logvar = self._log_weights(xb, eps, elbo)
+            logw, mu, logvar = module.log_weights(xb, eps, importance=not elbo,
+                                                  budget=self._score_budget)
             if elbo:
                 return logw.mean(dim=0) - gaussian_kl(mu, logvar)
             return torch.logsumexp(logw, dim=0) - math.log(k)
@@ -699,7 +431,7 @@ history_, n_features_in_, feature_names_in_, n_samples_seen_
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        gen = self._generator(rng.randint(2**31 - 1))
+        gen = self._generator(rng.randint(SEED_MAX))
         z = torch.randn(n_samples, self.n_components, generator=gen)
         module = self.net_.module_
         X = self._apply(module.decode, z.numpy()).astype(np.float64)

@@ -6,14 +6,10 @@ with an optional input corruption applied only while training. Every skae
 estimator trains through it; a variant only chooses the module, the criterion,
 the penalties and the corruption.
 
-The data path is built for arrays: in-memory data become one tensor once, and
-batches are slices of it (:class:`ArrayDataset`, :class:`BatchIterator`) instead
-of per-sample ``__getitem__`` calls plus a collate step, which is where a default
-skorch net spends 20-70 % extra time on small MLPs. Data larger than memory (a
-:class:`numpy.memmap`, an HDF5 / zarr array...) stay where they are: a
-:class:`LazyArray` reads and converts one batch of rows at a time
-(:class:`LazyDataset`). On a CUDA device every batch is gathered into pinned
-host memory and copied to the device asynchronously.
+Data reach it through the data layer (:mod:`skae._data`): whole batches sliced
+from one tensor, or read and densified one batch at a time from a memory map, an
+HDF5 / zarr array or a :mod:`scipy.sparse` matrix; the data classes are importable
+from here too.
 
 Optional, per net: mixed precision (:func:`torch.autocast`, with a gradient
 scaler for float16), :func:`torch.compile` of the training forward pass, and
@@ -28,7 +24,6 @@ import contextlib
 import copy
 import math
 import threading
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -37,12 +32,20 @@ from skorch.callbacks import EarlyStopping, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
 
 from . import _distributed
+from ._data import (
+    ArrayDataset,
+    BatchIterator,
+    LazyArray,
+    LazyDataset,
+    ShardBatch,
+    host_batch,
+)
 from .callbacks import ProgressBar
 from .exceptions import TrainingDivergedError
 from .nn import ReconstructionLoss, generator_scope
 
 __all__ = [
-    "ArrayDataset",
+    "ArrayDataset",  # re-exported from skae._data
     "AutoencoderNet",
     "BatchIterator",
     "DIVERGENCE_FACTOR",
@@ -50,318 +53,6 @@ __all__ = [
     "LazyDataset",
     "seeded",
 ]
-
-#: Bytes read per chunk when a :class:`LazyArray` scans or materialises its source.
-_CHUNK_BYTES = 1 << 24
-
-
-# ----------------------------------------------------------------------------- data
-class LazyArray:
-    """A 2-D array-like whose rows are read and converted to float32 on demand.
-
-    Wraps a :class:`numpy.memmap` or any 2-D array-like that supports row slicing
-    and integer-array indexing (``h5py.Dataset``, ``zarr.Array``, a dask array ...),
-    optionally restricted to a subset of its rows, without ever holding a full
-    copy: :meth:`read` returns one batch as a float32 ndarray. The estimators wrap
-    such inputs in a LazyArray after :meth:`scan` has checked that every value is
-    finite and recorded the range, so that :meth:`min` and :meth:`max` are free;
-    the object otherwise quacks like the float32 training array the estimators'
-    hooks receive (``shape``, ``size``, ``len``, ``min()``, ``max()``, indexing).
-
-    Parameters
-    ----------
-    source : array-like of shape (n_rows, n_features)
-        The data (numeric dtype).
-    rows : ndarray of int, optional
-        Sorted subset of the rows of ``source`` that this array exposes.
-
-    Attributes
-    ----------
-    dtype : numpy dtype
-        The float dtype scikit-learn validation would give the data (float32 for
-        float32 sources, float64 otherwise); the dtype of results computed from it.
-        Batches handed to the model are always float32.
-    """
-
-    ndim = 2
-
-    def __init__(self, source, rows=None):
-        self.source = source
-        self.rows = None if rows is None else np.asarray(rows, dtype=np.intp)
-        src_dtype = np.dtype(source.dtype)
-        self.dtype = np.dtype(np.float32 if src_dtype == np.float32 else np.float64)
-        self._range = None
-
-    # -- array protocol ------------------------------------------------------------
-    @property
-    def shape(self):
-        n = self.source.shape[0] if self.rows is None else len(self.rows)
-        return (int(n), int(self.source.shape[1]))
-
-    @property
-    def size(self):
-        n, d = self.shape
-        return n * d
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __repr__(self):
-        return f"LazyArray(shape={self.shape}, source={type(self.source).__name__})"
-
-    def __getitem__(self, key):
-        """Rows (a slice, integer array or boolean mask) as a float32 ndarray."""
-        if isinstance(key, tuple):
-            rows, cols = key[0], key[1:]
-            return self[rows][(slice(None), *cols)]
-        if isinstance(key, Integral):
-            return self.read(np.array([key]))[0]
-        if isinstance(key, slice):
-            return self.read(key)
-        key = np.asarray(key)
-        if key.dtype == bool:
-            key = np.flatnonzero(key)
-        order = np.argsort(key, kind="stable")
-        out = np.empty((len(key), self.shape[1]), dtype=np.float32)
-        out[order] = self.read(key[order])
-        return out
-
-    def __array__(self, dtype=None, copy=None):
-        # An explicit full read (np.asarray(lazy)), filled chunk by chunk.
-        out = np.empty(self.shape, dtype=np.float32)
-        for start, stop in self.chunks():
-            out[start:stop] = self.read(slice(start, stop))
-        return out if dtype is None else out.astype(dtype, copy=False)
-
-    # -- reading ---------------------------------------------------------------------
-    def chunks(self, nbytes=None):
-        """``(start, stop)`` row ranges of about ``nbytes`` bytes each (default 16 MiB)."""
-        nbytes = _CHUNK_BYTES if nbytes is None else nbytes
-        n, d = self.shape
-        step = max(1, nbytes // max(1, d * np.dtype(self.source.dtype).itemsize))
-        return [(start, min(start + step, n)) for start in range(0, n, step)]
-
-    def read(self, index, out=None) -> np.ndarray:
-        """Rows ``index`` (a slice, or an int array sorted ascending) as float32.
-
-        ``out`` (float32, C-ordered, of the right shape) receives them if given.
-        Sorted indices read the source front to back, which is what makes random
-        mini-batches from a memory map or an HDF5 file cheap.
-        """
-        if self.rows is not None:
-            index = self.rows[index]
-        elif not isinstance(index, slice):
-            index = np.asarray(index, dtype=np.intp)
-        block = self.source[index]
-        if out is None:
-            return np.array(block, dtype=np.float32, order="C", copy=True)
-        out[...] = block
-        return out
-
-    def subset(self, rows) -> LazyArray:
-        """The rows ``rows`` (positions in this array) as a new LazyArray (no copy)."""
-        rows = np.sort(np.asarray(rows, dtype=np.intp))
-        sub = LazyArray(self.source, rows if self.rows is None else self.rows[rows])
-        sub.dtype = self.dtype
-        return sub
-
-    # -- statistics -----------------------------------------------------------------
-    def scan(self):
-        """Check that every value is finite and record the range, chunk by chunk.
-
-        Raises
-        ------
-        ValueError
-            When a value is NaN or infinite (the message names which).
-        """
-        lo, hi = np.inf, -np.inf
-        is_float = np.dtype(self.source.dtype).kind == "f"
-        for start, stop in self.chunks():
-            block = np.asarray(self.source[slice(start, stop) if self.rows is None
-                                           else self.rows[start:stop]])
-            if is_float and not np.isfinite(block).all():
-                what = "NaN" if np.isnan(block).any() else "infinity or a value too large"
-                raise ValueError(
-                    f"Input X contains {what} (in rows {start} to {stop - 1})."
-                )
-            if block.size:
-                lo = min(lo, float(block.min()))
-                hi = max(hi, float(block.max()))
-        self._range = (lo, hi)
-        return self
-
-    def _checked_range(self):
-        if self._range is None:
-            self.scan()
-        return self._range
-
-    def min(self):
-        """Smallest value (from :meth:`scan`)."""
-        return self._checked_range()[0]
-
-    def max(self):
-        """Largest value (from :meth:`scan`)."""
-        return self._checked_range()[1]
-
-
-def _pinned_like(shape, dtype=torch.float32):
-    # Page-locked host memory, from torch's caching host allocator: blocks are reused,
-    # and not before the asynchronous copies that read them have finished.
-    return torch.empty(shape, dtype=dtype, pin_memory=True)
-
-
-class ArrayDataset(torch.utils.data.Dataset):
-    """In-memory dataset of a tensor ``X`` and an optional target tensor ``y``.
-
-    ``take(index)`` returns a whole batch at once (one tensor indexing per array).
-    ``y=None`` means the target is the input itself (reconstruction).
-    """
-
-    def __init__(self, X: torch.Tensor, y: torch.Tensor | None = None):
-        if y is not None and len(y) != len(X):
-            raise ValueError(f"X and y have different lengths: {len(X)} and {len(y)}.")
-        self.X = X
-        self.y = y
-
-    def __len__(self):
-        return len(self.X)
-
-    def _take_X(self, index, pin):
-        if not pin:
-            return self.X[index]
-        if isinstance(index, slice):
-            index = torch.arange(*index.indices(len(self.X)))
-        out = _pinned_like((len(index), *self.X.shape[1:]), self.X.dtype)
-        return torch.index_select(self.X, 0, index, out=out)
-
-    def take(self, index, pin_memory=False):
-        """Batch for ``index`` (a slice or a 1-D index tensor) as ``(X, y)``.
-
-        With ``pin_memory=True`` the rows of ``X`` are gathered into page-locked
-        memory, ready for an asynchronous copy to a CUDA device.
-        """
-        y = None if self.y is None else self.y[index]
-        return self._take_X(index, pin_memory), y
-
-    def __getitem__(self, i):
-        return self.take(i)
-
-    def __getitems__(self, indices):
-        # Lets a torch DataLoader fetch a whole batch with one indexing call.
-        return self.take(torch.as_tensor(indices))
-
-
-class LazyDataset(ArrayDataset):
-    """Dataset over a :class:`LazyArray`: each batch is read and converted on demand.
-
-    Only one batch of float32 rows exists at a time; ``y`` (optional) is an
-    in-memory tensor.
-    """
-
-    def _take_X(self, index, pin):
-        if isinstance(index, torch.Tensor):
-            index = index.numpy()
-        if not pin:
-            return torch.from_numpy(self.X.read(index))
-        n = len(range(*index.indices(len(self.X)))) if isinstance(index, slice) else len(index)
-        out = _pinned_like((n, self.X.shape[1]))
-        self.X.read(index, out=out.numpy())
-        return out
-
-
-class ShardBatch(tuple):
-    """``(X, y)`` of this process's share of one global mini-batch (data parallel).
-
-    ``n_local`` rows of the ``n_global`` rows of the global batch are this
-    process's (``n_local`` may be 0: ``X`` then holds one placeholder row that
-    gets zero weight).
-    """
-
-    def __new__(cls, X, y, n_local, n_global):
-        self = super().__new__(cls, (X, y))
-        self.n_local = int(n_local)
-        self.n_global = int(n_global)
-        return self
-
-
-class BatchIterator:
-    """Iterate over an :class:`ArrayDataset` in mini-batches.
-
-    With ``shuffle=True`` a new permutation is drawn at the start of every pass
-    from ``generator`` (torch's default generator when None); the training engine
-    passes its own generator, seeded from the estimator's ``random_state``, so
-    shuffling is reproducible and never touches the global generator. The indices
-    of each batch are sorted, so every batch reads its rows front to back (cheap
-    random batches from a memory-mapped file); the order of the rows inside a batch
-    does not change what the batch computes.
-
-    ``device``: a CUDA device makes every batch be gathered into pinned host memory
-    and copied to the device asynchronously (``non_blocking``). ``shard=(rank,
-    world_size)`` yields only this process's rows of every global batch, as
-    :class:`ShardBatch` (data-parallel training).
-    """
-
-    def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle: bool = False, *,
-                 generator: torch.Generator | None = None, device=None, shard=None):
-        self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.generator = generator
-        self.device = None if device is None else torch.device(device)
-        self.shard = shard
-
-    def __len__(self):
-        return math.ceil(len(self.dataset) / self.batch_size)
-
-    def _fetch(self, index):
-        cuda = self.device is not None and self.device.type == "cuda"
-        X, y = self.dataset.take(index, pin_memory=cuda)
-        if cuda:
-            X = X.to(self.device, non_blocking=True)
-            y = None if y is None else y.to(self.device, non_blocking=True)
-        return X, y
-
-    def __iter__(self):
-        n, bs = len(self.dataset), self.batch_size
-        perm = torch.randperm(n, generator=self.generator) if self.shuffle else None
-        for start in range(0, n, bs):
-            stop = min(start + bs, n)
-            if perm is None:
-                index = slice(start, stop)
-            else:
-                index = perm[start:stop].sort().values
-            if self.shard is None:
-                yield self._fetch(index)
-                continue
-            rank, world = self.shard
-            if isinstance(index, slice):
-                index = torch.arange(start, stop)
-            local = index[rank::world]
-            n_local = len(local)
-            if n_local == 0:  # fewer rows than processes: a placeholder, weighted 0
-                local = index[:1]
-            yield ShardBatch(*self._fetch(local), n_local=n_local, n_global=stop - start)
-
-
-def host_batch(X, start: int, stop: int, pin: bool = False) -> torch.Tensor:
-    """Rows ``start:stop`` of ``X`` as a float32 CPU tensor.
-
-    ``X`` is a :class:`LazyArray` or an ndarray of any float dtype: the conversion
-    to float32 happens per batch, so no full float32 copy of ``X`` is ever made.
-    ``pin=True`` puts the rows in page-locked memory.
-    """
-    if isinstance(X, LazyArray):
-        if not pin:
-            return torch.from_numpy(X.read(slice(start, stop)))
-        out = _pinned_like((stop - start, X.shape[1]))
-        X.read(slice(start, stop), out=out.numpy())
-        return out
-    chunk = X[start:stop]
-    if pin:
-        out = _pinned_like(chunk.shape)
-        out.numpy()[...] = chunk
-        return out
-    return torch.from_numpy(np.require(chunk, dtype=np.float32, requirements=["C", "W"]))
 
 
 #: Serialises every use of torch's global generators by skae (see :func:`seeded`).
@@ -597,17 +288,48 @@ class AutoencoderNet(NeuralNet):
         per_sample = getattr(self.criterion_, "terms_per_sample", None)
         return 1.0 if per_sample is None else 1.0 / per_sample(y_true)
 
+    def loss_weights(self) -> dict:
+        """Factors callbacks apply to loss terms this epoch: ``{term name: factor}``.
+
+        A callback that schedules a term (:class:`skae.callbacks.KLSchedule` warms up
+        the VAE's ``"kl"``) publishes its factors in a ``loss_weights_`` dict; the
+        factors of several callbacks multiply. The penalties themselves are never
+        changed.
+        """
+        weights = {}
+        for _, cb in getattr(self, "callbacks_", ()):
+            for name, factor in (getattr(cb, "loss_weights_", None) or {}).items():
+                weights[name] = weights.get(name, 1.0) * factor
+        return weights
+
     def get_loss_terms(self, y_pred, y_true, X=None, training=False):
-        """Return ``[criterion, *penalties]`` as a list of scalar tensors."""
+        """Return ``[criterion, *penalties]`` as a list of scalar tensors.
+
+        Every penalty is multiplied by :meth:`penalty_scale` and by its factor in
+        :meth:`loss_weights`, if any.
+        """
         terms = [self.criterion_(y_pred, y_true)]
         if self.penalties:
             scale = self.penalty_scale(y_true)
+            weights = self.loss_weights()
             for penalty in self.penalties:
-                terms.append(penalty(y_pred, X, self.module_) * scale)
+                term = penalty(y_pred, X, self.module_) * scale
+                if penalty.name in weights:
+                    term = term * weights[penalty.name]
+                terms.append(term)
         return terms
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return sum(self.get_loss_terms(y_pred, y_true, X=X, training=training))
+        """skorch's loss hook: the sum of :meth:`get_loss_terms`.
+
+        Every training and validation step computes its loss here (override it to
+        change the loss). The terms are kept for the history (``train_<name>``).
+        """
+        terms = self.get_loss_terms(y_pred, y_true, X=X, training=training)
+        if self.mixed_precision is not None:
+            terms = [t.float() for t in terms]
+        self._runtime()["terms"] = terms
+        return terms[0] if len(terms) == 1 else torch.stack(terms).sum()
 
     def _step(self, batch, training, **fit_params):
         Xi, yi = unpack_data(batch)
@@ -617,10 +339,8 @@ class AutoencoderNet(NeuralNet):
             Xi = self.corruption(Xi)
         with self._autocast():
             y_pred = self._forward_module(training)(Xi, **fit_params)
-            terms = self.get_loss_terms(y_pred, target, X=Xi, training=training)
-        if self.mixed_precision is not None:
-            terms = [t.float() for t in terms]
-        loss = terms[0] if len(terms) == 1 else torch.stack(terms).sum()
+            loss = self.get_loss(y_pred, target, X=Xi, training=training)
+        terms = self._runtime().pop("terms", None) or [loss]
         step = {"loss": loss, "y_pred": y_pred, "terms": terms}
         if isinstance(batch, ShardBatch):
             step = self._globalise(step, batch)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from .nn import AEOutput, FixedNormLinear, Penalty
+from .nn import AEOutput, FixedNormLinear, Penalty, gaussian_kl
 
 __all__ = [
     "ContractivePenalty",
+    "GaussianKLPenalty",
     "KLSparsityPenalty",
     "L1ActivityPenalty",
     "L2WeightPenalty",
@@ -247,3 +248,28 @@ class L2WeightPenalty(Penalty):
         if not params or self.weight == 0:
             return output.code.new_zeros(()) if hasattr(output, "code") else X.new_zeros(())
         return 0.5 * self.weight * torch.stack([p.square().sum() for p in params]).sum()
+
+
+class GaussianKLPenalty(Penalty):
+    """``beta * scale * mean_i KL(q(z | x_i) || N(0, I))`` in nats per sample.
+
+    The KL term of a variational autoencoder's loss. ``beta`` is the beta-VAE
+    weight; ``scale`` is a constant factor (1 by default). A KL warm-up does not
+    change either: :class:`skae.callbacks.KLSchedule` scales the term through the
+    training engine instead (see :meth:`skae.engine.AutoencoderNet.get_loss_terms`).
+    Reads ``mu`` and ``logvar`` from ``output.extras``.
+    """
+
+    name = "kl"
+
+    def __init__(self, beta=1.0, scale=1.0):
+        self.beta = float(beta)
+        self.scale = float(scale)
+
+    @property
+    def weight(self):
+        return self.beta * self.scale
+
+    def __call__(self, output, X, module):
+        kl = gaussian_kl(output.extras["mu"], output.extras["logvar"]).mean()
+        return self.weight * kl

@@ -338,7 +338,9 @@ def fitted():
         (np.zeros(5), ValueError, "Expected 2D array"),
         (np.zeros((3, 4)), ValueError, "X has 4 features, but Autoencoder is expecting 5"),
         (np.array([["a", "b", "c", "d", "e"]]), ValueError, "could not convert|numeric"),
-        (sp.csr_matrix(np.ones((3, 5))), TypeError, "dense data is required"),
+        # sparse input is accepted (tests/test_sparse_input.py) and checked the same way
+        (sp.csr_matrix(np.ones((3, 4))), ValueError, "X has 4 features"),
+        (sp.csr_matrix(np.array([[0.1, np.nan, 0.2, 0.3, 0.4]])), ValueError, "NaN"),
     ],
 )
 @pytest.mark.parametrize("method", ["transform", "score_samples", "partial_fit"])
@@ -354,7 +356,7 @@ def test_bad_input_at_transform_time(fitted, X, error, match, method):
         (np.empty((0, 3)), ValueError, "0 sample"),
         (np.zeros(5), ValueError, "Expected 2D array"),
         (np.array([["a", "b"], ["c", "d"]]), ValueError, "could not convert|numeric"),
-        (sp.csr_matrix(np.ones((3, 5))), TypeError, "dense data is required"),
+        (sp.csr_matrix(np.array([[np.inf, 0.0], [0.2, 0.3]])), ValueError, "infinity"),
     ],
 )
 def test_bad_input_at_fit_time(X, error, match):
@@ -368,6 +370,9 @@ def test_bad_input_at_fit_time(X, error, match):
 def test_inverse_transform_checks_code_width(fitted):
     with pytest.raises(ValueError, match="expects codes with n_components=8"):
         fitted.inverse_transform(np.zeros((2, 5)))
+    # codes are dense: a sparse matrix of codes is refused, as by scikit-learn
+    with pytest.raises(TypeError, match="dense data is required"):
+        fitted.inverse_transform(sp.csr_matrix(np.ones((2, 8))))
 
 
 @pytest.mark.parametrize("method", ["transform", "inverse_transform", "score_samples", "score"])

@@ -276,6 +276,25 @@ def test_conv_faces_quick(tmp_path):
     assert payload["config"]["size"] == 16 and payload["mnist"] == []
 
 
+@pytest.mark.slow
+def test_sparse_input_quick(tmp_path):
+    sparse = _load("sparse_input")
+    path = tmp_path / "sparse.json"
+    result = sparse.main(["--quick", "--big-rows", "300", "--big-features", "200",
+                          "--big-density", "0.01", "--json", str(path)])
+    rows = {r["method"]: r for r in result["compare"]}
+    assert set(rows) == {"TruncatedSVD", "Autoencoder", "Autoencoder (dense)"}
+    # the CSR fit is the fit of its dense twin
+    for key in ("mse", "lr_accuracy"):
+        assert rows["Autoencoder"][key] == rows["Autoencoder (dense)"][key]
+    for r in rows.values():
+        assert 0 <= r["mse"] < 1 and 0 < r["lr_accuracy"] <= 1 and r["peak_mb"] >= 0
+    big = result["big"]
+    assert big["shape"] == [300, 200] and big["code_shape"] == [300, 32]
+    assert big["peak_rss_mb"] > 0
+    assert json.loads(path.read_text())["big"]["nnz"] == big["nnz"]
+
+
 @pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason="MNIST not found in ../shared/data")
 def test_defaults_mnist_tiny(capsys):
     """``benchmarks/defaults_mnist.py``: PCA row, one estimator, seed 004's table."""

@@ -13,19 +13,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from skae import ConvAutoencoder, ConvVariationalAutoencoder, DenoisingAutoencoder
-from skae._conv import (
+from skae.corruption import GaussianNoise, MaskingNoise
+from skae.engine import seeded
+from skae.nn import (
     BatchNorm2d,
     ConvAutoencoderModule,
     ConvVAEModule,
     conv_output_size,
     conv_stacks,
 )
-from skae.corruption import GaussianNoise, MaskingNoise
-from skae.engine import seeded
 
 # Tiny networks: the protocol tests fit many times.
 FAST = dict(n_components=3, filters=(2, 4), strides=2, max_iter=2, batch_size=16, random_state=0)
@@ -303,14 +302,14 @@ def test_inference_batches_do_not_change_results(rng_data):
     est = ConvAutoencoder(**FAST).fit(rng_data)
     Z, R = est.transform(rng_data), est.score_samples(rng_data)
     width = est.net_.module_.activation_width
-    assert est._inference_batch_size == 4096  # small images: the usual batches
+    assert est._inference_rows() == 4096  # small images: the usual batches
     est._inference_budget = 7 * width  # 7 rows per batch
-    assert est._inference_batch_size == 7
+    assert est._inference_rows() == 7
     np.testing.assert_allclose(est.transform(rng_data), Z, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(est.score_samples(rng_data), R, rtol=1e-5, atol=1e-7)
     big = ConvAutoencoder(n_components=2, image_shape=(112, 92), max_iter=1,
                           random_state=0).fit(np.random.RandomState(0).rand(4, 112 * 92))
-    assert big._inference_batch_size < 4096  # wide feature maps: fewer rows per batch
+    assert big._inference_rows() < 4096  # wide feature maps: fewer rows per batch
 
 
 def test_device_cpu(rng_data):
@@ -429,10 +428,11 @@ def test_conv_vae(digits01):
     vae2 = pickle.loads(pickle.dumps(vae))
     np.testing.assert_array_equal(vae2.score_samples(X_test), scores)
     # a wide feature map shrinks the chunks of score_samples
-    assert vae._score_budget == ConvVariationalAutoencoder._score_budget.fget(vae)
     wide = ConvVariationalAutoencoder(n_components=2, filters=(32,), strides=1, max_iter=1,
                                       random_state=0).fit(X_train[:20])
-    assert wide._score_budget == (1 << 22) * 64 // (32 * 64)
+    assert wide.net_.module_.activation_width == 32 * 64
+    rows = wide._inference_rows(per_row=16, budget=wide._score_budget)
+    assert rows == (1 << 22) // (16 * 32 * 64)
     np.testing.assert_allclose(
         wide.score_samples(X_test[:5]), wide.score_samples(X_test)[:5], rtol=1e-5)
 
@@ -444,30 +444,3 @@ def test_conv_vae_parameters_extend_vae():
     conv = set(inspect.signature(ConvVariationalAutoencoder.__init__).parameters)
     assert conv - vae == {"image_shape", "filters", "kernel_size", "strides", "batchnorm"}
     assert vae <= conv
-
-
-# ---------------------------------------------------------------- scikit-learn checks
-CHECK = dict(n_components=3, filters=(2, 4), strides=(2, 1), max_iter=2, batch_size=16)
-# See tests/test_sklearn_checks.py: float32 kernels give results that depend on the
-# batch size in the last bit; the check asks for float64 agreement.
-_FLOAT32_BATCH_REASON = (
-    "float32 convolution / GEMM kernels depend on the batch size: results agree to ~1e-7 "
-    "relative, the check asks for 1e-7 (see test_inference_batches_do_not_change_results)"
-)
-
-
-def _expected_failures(estimator):
-    return {"check_methods_subset_invariance": _FLOAT32_BATCH_REASON}
-
-
-@parametrize_with_checks(
-    [
-        ConvAutoencoder(**CHECK, image_shape=(1, -1)),  # every row a 1-D signal
-        ConvAutoencoder(**CHECK, image_shape=(-1, 1), batchnorm=False, noise="gaussian",
-                        noise_level=0.1),
-        ConvVariationalAutoencoder(**CHECK, image_shape=(1, -1)),
-    ],
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)

@@ -24,9 +24,10 @@ from skae import (
     StackedAutoencoder,
     StackedAutoencoderClassifier,
     VariationalAutoencoder,
-    engine,
+    _data,
 )
-from skae.engine import AutoencoderNet, BatchIterator, LazyArray, LazyDataset, seeded
+from skae._data import BatchIterator, LazyArray, LazyDataset
+from skae.engine import AutoencoderNet, seeded
 from skae.nn import MLPAutoencoderModule
 
 FAST = dict(n_components=4, max_iter=3, n_iter_no_change=100, random_state=0)
@@ -108,7 +109,7 @@ def test_memmap_fit_is_the_in_memory_fit(tmp_path, X01):
 
 
 def test_array_like_is_read_batch_by_batch_never_materialised(X01, monkeypatch):
-    monkeypatch.setattr(engine, "_CHUNK_BYTES", 100 * 64 * 4)  # scan 100 rows at a time
+    monkeypatch.setattr(_data, "_CHUNK_BYTES", 100 * 64 * 4)  # scan 100 rows at a time
     X = np.vstack([X01] * 4)  # 1200 rows
     src = RowSource(X)
     ae = Autoencoder(hidden_layer_sizes=(16,), batch_size=64, **FAST)

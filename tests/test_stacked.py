@@ -1,6 +1,5 @@
 """StackedAutoencoder and StackedAutoencoderClassifier (greedy layer-wise pretraining)."""
 
-import inspect
 import pickle
 
 import numpy as np
@@ -10,7 +9,6 @@ from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
     Autoencoder,
@@ -19,7 +17,7 @@ from skae import (
     StackedAutoencoder,
     StackedAutoencoderClassifier,
 )
-from skae._stacked import StackedAutoencoderModule, StackedClassifierModule
+from skae.nn import StackedAutoencoderModule, StackedClassifierModule
 
 # A fast shallow layer for the tests that check behaviour rather than quality.
 FAST_LAYER = Autoencoder(hidden_layer_sizes=(), code_activation="sigmoid", lr=1e-2, max_iter=5)
@@ -289,68 +287,3 @@ def test_pickle_reproducibility_and_not_fitted(est):
     assert len(loaded.estimators_) == 2
 
 
-# scikit-learn's estimator checks (fast settings: the checks fit dozens of times)
-_CHECK_LAYER = Autoencoder(
-    hidden_layer_sizes=(), code_activation="sigmoid", lr=1e-2, max_iter=5, batch_size=16
-)
-CHECKED = [
-    StackedAutoencoder(
-        3, hidden_layer_sizes=(8,), layer_estimator=_CHECK_LAYER, max_iter=5, batch_size=16
-    ),
-    StackedAutoencoder(
-        3,
-        hidden_layer_sizes=(8,),
-        layer_estimator=DenoisingAutoencoder(max_iter=3, batch_size=16),
-        fine_tune=False,
-    ),
-    StackedAutoencoderClassifier(
-        (8,), layer_estimator=_CHECK_LAYER, max_iter=50, lr=1e-2, batch_size=32
-    ),
-    StackedAutoencoderClassifier(
-        (8,), layer_estimator=_CHECK_LAYER, fine_tune="top", max_iter=50, lr=1e-2, batch_size=32
-    ),
-]
-
-# Same reason as in tests/test_sklearn_checks.py.
-_FLOAT32_BATCH_REASON = (
-    "float32 GEMM kernels depend on the batch size: results agree to ~1e-7 relative, "
-    "the check asks for 1e-7 (see test_batch_invariance_at_float32_precision)"
-)
-EXPECTED_FAILED_CHECKS = {
-    "StackedAutoencoder": {"check_methods_subset_invariance": _FLOAT32_BATCH_REASON},
-    "StackedAutoencoderClassifier": {
-        "check_methods_subset_invariance": _FLOAT32_BATCH_REASON,
-        # The check's last problem labels a binary task with -1 and 1. -1 means
-        # "unlabelled" in scikit-learn's semi-supervised convention, which this
-        # classifier follows, so only one class remains. scikit-learn exempts its own
-        # semi-supervised classifiers from the same problem by name
-        # (estimator_checks._choose_check_classifiers_labels).
-        "check_classifiers_classes": "-1 marks unlabelled samples (semi-supervised)",
-    },
-}
-
-
-# n_iter_ counts the fine-tuning epochs, so it is 0 with fine_tune=False; scikit-learn
-# exempts its SelfTrainingClassifier from the same check for the same reason.
-_NO_FINE_TUNE = {"check_transformer_n_iter": "n_iter_ is 0 with fine_tune=False"}
-
-
-def _expected_failed(est):
-    expected = dict(EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}))
-    if est.get_params().get("fine_tune") is False:
-        expected.update(_NO_FINE_TUNE)
-    return expected
-
-
-@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failed)
-def test_sklearn_compatible_stacked(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.parametrize("cls", [StackedAutoencoder, StackedAutoencoderClassifier])
-def test_signature_is_keyword_only_and_validated(cls):
-    params = inspect.signature(cls.__init__).parameters
-    first = {"StackedAutoencoder": "n_components"}.get(cls.__name__, "hidden_layer_sizes")
-    kinds = [p.kind for name, p in params.items() if name not in ("self", first)]
-    assert all(k is inspect.Parameter.KEYWORD_ONLY for k in kinds)
-    assert set(params) - {"self"} == set(cls._parameter_constraints)

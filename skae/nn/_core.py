@@ -1,15 +1,9 @@
-"""Pure PyTorch building blocks: activations, MLP encoders/decoders, losses, penalties.
-
-Nothing in this module knows about scikit-learn or skorch; the estimators in
-:mod:`skae` assemble these pieces and hand them to the training engine
-(:class:`skae.engine.AutoencoderNet`).
-"""
+"""The vocabulary every module shares: activations, noise, outputs, losses, penalties."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -19,9 +13,6 @@ from torch.nn import functional as F
 __all__ = [
     "ACTIVATIONS",
     "AEOutput",
-    "BlockAutoencoderModule",
-    "FixedNormLinear",
-    "MLPAutoencoderModule",
     "Penalty",
     "ReconstructionLoss",
     "generator_scope",
@@ -154,151 +145,6 @@ class Penalty:
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({params})"
-
-
-class FixedNormLinear(nn.Linear):
-    """Linear layer whose weight columns (one per input unit) have a fixed L2 norm.
-
-    ``y = x W^T + b`` with every column :math:`W_{:, j} = \\text{norm} \\cdot
-    V_{:, j} / \\lVert V_{:, j} \\rVert` of the stored ``weight`` :math:`V`. Used as
-    the first decoder layer of a sparse autoencoder: it is the constraint
-    dictionary learning puts on its atoms. Without it a sparsity penalty on the
-    code can be met by shrinking the code and growing the decoder by the same
-    factor, which leaves the reconstruction unchanged but the codes ever smaller.
-
-    Parameters
-    ----------
-    in_features, out_features : int
-        As in :class:`torch.nn.Linear`.
-    norm : float, default=1.0
-        The norm of every column.
-    bias : bool, default=True
-        As in :class:`torch.nn.Linear`.
-    """
-
-    def __init__(self, in_features: int, out_features: int, norm: float = 1.0,
-                 bias: bool = True):
-        super().__init__(in_features, out_features, bias=bias)
-        self.norm = float(norm)
-
-    def normalized_weight(self) -> torch.Tensor:
-        """The weight actually applied (columns rescaled to ``norm``)."""
-        scale = self.norm / self.weight.norm(dim=0, keepdim=True).clamp_min(1e-12)
-        return self.weight * scale
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.normalized_weight(), self.bias)
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, norm={self.norm}"
-
-
-def _dense_stack(sizes: Sequence[int], activation: str, last_activation: str | None):
-    """Linear layers ``sizes[0] -> ... -> sizes[-1]``, one block per layer.
-
-    Each block is ``Sequential(Linear, activation)``; the last block uses
-    ``last_activation`` (no activation module at all when None).
-    """
-    blocks = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        is_last = i == len(sizes) - 2
-        act = last_activation if is_last else activation
-        layers = [nn.Linear(n_in, n_out)]
-        if act is not None:
-            layers.append(make_activation(act))
-        blocks.append(nn.Sequential(*layers))
-    return nn.ModuleList(blocks)
-
-
-class BlockAutoencoderModule(nn.Module):
-    """Autoencoder made of given encoder and decoder blocks.
-
-    ``encoder`` and ``decoder`` are ModuleLists of blocks applied in order; the
-    output activation is kept apart so that ``forward`` can also return the logits.
-    ``forward`` records every encoder block's output in ``AEOutput.hidden``.
-    """
-
-    def __init__(self, encoder_blocks, decoder_blocks, output_activation: nn.Module):
-        super().__init__()
-        self.encoder = nn.ModuleList(encoder_blocks)
-        self.decoder = nn.ModuleList(decoder_blocks)
-        self.output_activation = output_activation
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The code of ``x``: the encoder blocks applied in order."""
-        for block in self.encoder:
-            x = block(x)
-        return x
-
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """The decoder blocks applied to the code ``z``, before the output activation."""
-        for block in self.decoder:
-            z = block(z)
-        return z
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The reconstruction decoded from the code ``z``."""
-        return self.output_activation(self.decode_logits(z))
-
-    def forward(self, x: torch.Tensor) -> AEOutput:
-        """Encode and decode ``x``; the :class:`AEOutput` also holds every encoder layer."""
-        hidden = []
-        for block in self.encoder:
-            x = block(x)
-            hidden.append(x)
-        logits = self.decode_logits(x)
-        return AEOutput(
-            reconstruction=self.output_activation(logits),
-            logits=logits,
-            code=x,
-            hidden=tuple(hidden),
-        )
-
-
-class MLPAutoencoderModule(BlockAutoencoderModule):
-    """Fully connected autoencoder ``n_features -> hidden -> n_components -> hidden -> n_features``.
-
-    The decoder mirrors the encoder's hidden sizes. Every hidden layer uses
-    ``activation``; the code layer uses ``code_activation`` and the output layer
-    ``output_activation``.
-
-    Parameters
-    ----------
-    n_features : int
-        Input (and output) dimension.
-    n_components : int
-        Code dimension.
-    hidden_layer_sizes : sequence of int
-        Sizes of the encoder's hidden layers, input side first. ``()`` gives the
-        shallow autoencoder ``input -> code -> output``.
-    activation, code_activation, output_activation : str
-        Keys of :data:`ACTIVATIONS`.
-    decoder_norm : float or None, default=None
-        When set, the first decoder layer (the one reading the code) is a
-        :class:`FixedNormLinear` whose columns have this norm.
-    """
-
-    def __init__(
-        self,
-        n_features: int,
-        n_components: int,
-        hidden_layer_sizes: Sequence[int] = (),
-        activation: str = "relu",
-        code_activation: str = "identity",
-        output_activation: str = "identity",
-        decoder_norm: float | None = None,
-    ):
-        hidden = [int(h) for h in hidden_layer_sizes]
-        decoder = _dense_stack([n_components, *hidden[::-1], n_features], activation, None)
-        if decoder_norm is not None:
-            first = decoder[0][0]
-            decoder[0][0] = FixedNormLinear(first.in_features, first.out_features,
-                                            norm=decoder_norm)
-        super().__init__(
-            _dense_stack([n_features, *hidden, n_components], activation, code_activation),
-            decoder,
-            make_activation(output_activation),
-        )
 
 
 class ReconstructionLoss(nn.Module):
