@@ -440,6 +440,71 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         self._record_net(net)
         return self
 
+    def score_samples(self, X):
+        """Negative reconstruction error of each sample through the whole stack.
+
+        ``X`` is encoded through every layer and decoded back; the error is the
+        fine-tuning loss (the bottom layer's ``reconstruction_loss_``, e.g. the
+        squared error) averaged over the features, as in
+        :meth:`Autoencoder.score_samples`. Unusual samples reconstruct badly and
+        get low values, so it serves as an anomaly score
+        (:class:`AutoencoderOutlierDetector`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Per-sample negative reconstruction error (float64).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import StackedAutoencoder
+        >>> X = np.random.RandomState(0).rand(50, 6)
+        >>> sae = StackedAutoencoder(2, hidden_layer_sizes=(4,), max_iter=2,
+        ...                          random_state=0).fit(X)
+        >>> sae.score_samples(X).shape
+        (50,)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        net = self.net_
+        # The bottom layer chose the loss; binary cross-entropy needs [0, 1] input.
+        if net.criterion_.loss == "bce" and X.size and (X.min() < 0.0 or X.max() > 1.0):
+            raise ValueError(
+                f"The stack reconstructs with loss='bce', which needs input values in "
+                f"[0, 1], but X lies in [{X.min():.4g}, {X.max():.4g}]. Scale it (e.g. "
+                "MinMaxScaler(clip=True)) or give the layer estimator loss='mse'."
+            )
+        err = net.apply_batched(
+            lambda xb: net.criterion_.per_sample(net.module_(xb), xb),
+            X,
+            self._inference_rows(),
+            np.float64,
+        )
+        return -err
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error on ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`.
+        """
+        return float(np.mean(self.score_samples(X)))
+
 
 class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator):
     """Classifier on a greedily pretrained stack of autoencoders.
