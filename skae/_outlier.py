@@ -1,0 +1,214 @@
+"""Outlier detection with any skae autoencoder: scikit-learn's outlier-detector API."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, _fit_context, clone
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._autoencoder import Autoencoder
+
+SEED_MAX = np.iinfo(np.int32).max
+
+
+def default_estimator():
+    """The autoencoder that :class:`AutoencoderOutlierDetector` fits by default.
+
+    A 256-unit hidden layer and a 32-unit code, 30 epochs: on one-class MNIST it
+    had the best mean AUROC of the configurations measured in
+    ``benchmarks/anomaly.py`` (see :doc:`/anomaly`) and fits one class (about
+    6,000 images) in well under a minute on 2 CPU cores.
+    """
+    return Autoencoder(n_components=32, hidden_layer_sizes=(256,), max_iter=30)
+
+
+class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Unsupervised outlier detection by the reconstruction error of an autoencoder.
+
+    Fits a clone of ``estimator`` (any skae autoencoder) to the training data.
+    Samples that the autoencoder reconstructs badly are unusual: the score of a
+    sample is the autoencoder's ``score_samples`` (the negative reconstruction
+    error; an ELBO or IWAE bound for the variational ones), and a sample is an
+    outlier when its score falls below ``offset_``, the ``contamination``
+    quantile of the training scores. The API is that of
+    :class:`~sklearn.ensemble.IsolationForest`.
+
+    Read more in the :doc:`User Guide </anomaly>`.
+
+    Parameters
+    ----------
+    estimator : estimator or None, default=None
+        Unfitted skae autoencoder (anything with ``fit`` and ``score_samples``),
+        cloned at fit time. ``None`` means
+        ``Autoencoder(n_components=32, hidden_layer_sizes=(256,), max_iter=30)``.
+    contamination : float in (0, 0.5], default=0.1
+        Expected proportion of outliers in the training data: ``offset_`` is the
+        ``100 * contamination`` percentile of the training scores, so this
+        fraction of the training data is predicted as outliers.
+    robust : bool, default=False
+        Training data in practice contain anomalies, which the autoencoder learns
+        to reconstruct too. With ``robust=True`` the estimator is fitted, the
+        ``contamination`` fraction of worst-scored training samples is dropped, and
+        a fresh clone is fitted to the rest (twice the training time).
+        ``offset_`` is still the ``contamination`` quantile of the scores of all
+        the training data.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the clone(s) of ``estimator`` (their ``random_state`` is set to a
+        seed drawn from it). ``None`` keeps the estimator's own ``random_state``.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The fitted autoencoder (with ``robust=True``, the one refitted without the
+        flagged samples).
+    offset_ : float
+        Threshold on :meth:`score_samples`: ``decision_function = score_samples -
+        offset_``, negative for outliers.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Outlier detection by random partitioning.
+    sklearn.neighbors.LocalOutlierFactor : Outlier detection by local density.
+
+    Notes
+    -----
+    Scale the data as for the autoencoder alone (e.g. a
+    :class:`~sklearn.preprocessing.MinMaxScaler` first, in a Pipeline). With
+    labelled validation data, tune it with
+    :class:`~sklearn.model_selection.GridSearchCV` and ``scoring="roc_auc"``
+    (labels ``1`` for normal samples, ``0`` or ``-1`` for anomalies).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.metrics import roc_auc_score
+    >>> from skae import Autoencoder, AutoencoderOutlierDetector
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16
+    >>> det = AutoencoderOutlierDetector(
+    ...     Autoencoder(8, hidden_layer_sizes=(32,), max_iter=20), contamination=0.05,
+    ...     random_state=0).fit(X[y == 0])
+    >>> det.predict(X[:3])
+    array([ 1, -1, -1])
+    >>> round(roc_auc_score(y == 0, det.score_samples(X)), 2) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "score_samples"]), None],
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "robust": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator=None, *, contamination=0.1, robust=False, random_state=None):
+        self.estimator = estimator
+        self.contamination = contamination
+        self.robust = robust
+        self.random_state = random_state
+
+    def _make_estimator(self, rng):
+        est = clone(self.estimator) if self.estimator is not None else default_estimator()
+        if self.random_state is not None and "random_state" in est.get_params(deep=False):
+            est.set_params(random_state=rng.randint(SEED_MAX))
+        return est
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the autoencoder on ``X`` and set the threshold ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (mostly normal samples).
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
+        rng = check_random_state(self.random_state)
+        est = self._make_estimator(rng).fit(X)
+        scores = est.score_samples(X)
+        if self.robust:
+            # Refit without the worst-reconstructed fraction: the anomalies in the
+            # training data stop shaping the model, so they reconstruct worse.
+            n_keep = max(1, len(scores) - int(self.contamination * len(scores)))
+            keep = np.sort(np.argsort(-scores, kind="stable")[:n_keep])
+            est = self._make_estimator(rng).fit(_safe_indexing(X, keep))
+            scores = est.score_samples(X)
+        self.estimator_ = est
+        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        self.n_features_in_ = est.n_features_in_
+        if hasattr(est, "feature_names_in_"):
+            self.feature_names_in_ = est.feature_names_in_
+        return self
+
+    def score_samples(self, X):
+        """Normality score of each sample (higher = more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The fitted autoencoder's ``score_samples`` (negative reconstruction
+            error).
+        """
+        check_is_fitted(self)
+        return np.asarray(self.estimator_.score_samples(X), dtype=np.float64)
+
+    def decision_function(self, X):
+        """Score shifted by the threshold: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Predict whether each sample is an inlier (+1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        is_inlier : ndarray of shape (n_samples,)
+            +1 for inliers, -1 for outliers.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "estimator_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator if self.estimator is not None else default_estimator()
+        inner_tags = get_tags(inner)
+        tags.input_tags.sparse = inner_tags.input_tags.sparse
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = inner_tags.non_deterministic
+        return tags

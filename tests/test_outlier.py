@@ -1,0 +1,166 @@
+"""AutoencoderOutlierDetector and StackedAutoencoder.score_samples (issue 16)."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skae import (
+    Autoencoder,
+    AutoencoderOutlierDetector,
+    StackedAutoencoder,
+    VariationalAutoencoder,
+)
+
+SMALL = dict(n_components=8, hidden_layer_sizes=(32,), max_iter=40, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+@pytest.fixture(scope="module")
+def zero_detector(digits):
+    """Trained on 3/4 of the zeros; the rest of the zeros are held-out normal data."""
+    X, y = digits
+    zeros = np.flatnonzero(y == 0)
+    rs = np.random.RandomState(0).permutation(zeros)
+    train, held = rs[: 3 * len(rs) // 4], rs[3 * len(rs) // 4:]
+    det = AutoencoderOutlierDetector(Autoencoder(**SMALL), contamination=0.1).fit(X[train])
+    return det, train, held
+
+
+def test_api_predict_decision_offset(digits, zero_detector):
+    X, _ = digits
+    det, train, _ = zero_detector
+    s = det.score_samples(X)
+    d = det.decision_function(X)
+    p = det.predict(X)
+    np.testing.assert_allclose(d, s - det.offset_)
+    assert set(np.unique(p)) == {-1, 1}
+    np.testing.assert_array_equal(p == -1, d < 0)
+    # offset_ is the contamination quantile of the training scores
+    assert det.offset_ == pytest.approx(np.percentile(det.score_samples(X[train]), 10))
+    assert np.mean(det.predict(X[train]) == -1) == pytest.approx(0.1, abs=0.02)
+    assert det.n_features_in_ == 64 and det.estimator_.n_features_in_ == 64
+    fp = AutoencoderOutlierDetector(Autoencoder(**SMALL), contamination=0.1).fit_predict(X[train])
+    np.testing.assert_array_equal(fp, det.predict(X[train]))  # same seed, same model
+
+
+def test_threshold_on_held_out_normal_data(digits, zero_detector):
+    X, _ = digits
+    det, _, held = zero_detector
+    flagged = np.mean(det.predict(X[held]) == -1)
+    # 45 held-out zeros: the 10 % threshold flags a similar fraction (not 0, not half)
+    assert 0.0 < flagged <= 0.3
+
+
+def test_auroc_one_class_digits_beats_isolation_forest(digits, zero_detector):
+    X, y = digits
+    det, train, held = zero_detector
+    test = np.r_[held, np.flatnonzero(y != 0)]
+    normal = y[test] == 0
+    auc = roc_auc_score(normal, det.score_samples(X[test]))
+    iforest = IsolationForest(random_state=0).fit(X[train])
+    auc_if = roc_auc_score(normal, iforest.score_samples(X[test]))
+    assert auc > 0.95
+    assert auc >= auc_if - 0.01
+
+
+def test_robust_refit_flags_the_planted_anomalies(digits):
+    X, y = digits
+    rs = np.random.RandomState(0)
+    zeros = np.flatnonzero(y == 0)
+    others = rs.choice(np.flatnonzero(y != 0), 20, replace=False)  # 10 % anomalies
+    X_train = X[np.r_[zeros, others]]
+    planted = np.r_[np.zeros(len(zeros), bool), np.ones(20, bool)]
+    found = {}
+    for robust in (False, True):
+        det = AutoencoderOutlierDetector(Autoencoder(**SMALL), contamination=0.1,
+                                         robust=robust, random_state=0).fit(X_train)
+        flagged = det.predict(X_train) == -1
+        assert np.mean(flagged) == pytest.approx(0.1, abs=0.02)
+        found[robust] = flagged[planted].mean()
+    # refitted without them, the anomalies reconstruct worse: all get flagged
+    assert found[True] >= found[False] and found[True] >= 0.9
+
+
+def test_random_state_makes_fits_reproducible(digits):
+    X, y = digits
+    est = Autoencoder(n_components=4, hidden_layer_sizes=(16,), max_iter=3)
+    a = AutoencoderOutlierDetector(est, random_state=1).fit(X[y == 3])
+    b = AutoencoderOutlierDetector(est, random_state=1).fit(X[y == 3])
+    np.testing.assert_array_equal(a.score_samples(X[:20]), b.score_samples(X[:20]))
+    assert est.random_state is None  # the given estimator is cloned, never changed
+
+
+def test_works_with_a_vae_and_a_stack(digits):
+    X, y = digits
+    for est in (VariationalAutoencoder(n_components=4, max_iter=3, random_state=0),
+                StackedAutoencoder(4, hidden_layer_sizes=(16,), max_iter=3, random_state=0)):
+        det = AutoencoderOutlierDetector(est, contamination=0.2).fit(X[y == 5])
+        assert det.decision_function(X[:10]).shape == (10,)
+        assert np.mean(det.predict(X[y == 5]) == -1) == pytest.approx(0.2, abs=0.03)
+
+
+def test_pipeline_and_grid_search_with_roc_auc(digits):
+    X, y = digits
+    # train on zeros; validate on held-out zeros (label 1) and other digits (label 0)
+    zeros, others = np.flatnonzero(y == 0), np.flatnonzero(y != 0)[:200]
+    X_all = np.vstack([X[zeros[:120]], X[zeros[120:]], X[others]])
+    y_all = np.r_[np.ones(len(zeros)), np.zeros(len(others))]
+    fold = np.r_[-np.ones(120), np.zeros(len(zeros) - 120 + len(others))]
+    pipe = make_pipeline(MinMaxScaler(clip=True), AutoencoderOutlierDetector(
+        Autoencoder(n_components=8, hidden_layer_sizes=(32,), random_state=0)))
+    search = GridSearchCV(
+        pipe, {"autoencoderoutlierdetector__estimator__max_iter": [1, 40]},
+        scoring="roc_auc", cv=PredefinedSplit(fold), refit=False,
+    )
+    # the training fold holds only zeros: GridSearchCV passes y, the detector ignores it
+    search.fit(X_all, y_all)
+    assert search.best_params_["autoencoderoutlierdetector__estimator__max_iter"] == 40
+    assert search.best_score_ > 0.95
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"contamination": 0.0}, "contamination"),
+    ({"contamination": 0.7}, "contamination"),
+    ({"contamination": "auto"}, "contamination"),
+    ({"estimator": MinMaxScaler()}, "estimator"),
+    ({"robust": "yes"}, "robust"),
+])
+def test_bad_params_raise_clear_errors(digits, params, match):
+    X, _ = digits
+    with pytest.raises(ValueError, match=match):
+        AutoencoderOutlierDetector(**params).fit(X[:50])
+
+
+def test_bad_input_raises(digits):
+    X, y = digits
+    det = AutoencoderOutlierDetector(Autoencoder(n_components=4, max_iter=1)).fit(X[:60])
+    with pytest.raises(ValueError, match="features"):
+        det.predict(X[:5, :10])
+    with pytest.raises(ValueError, match="NaN"):
+        det.fit(np.full((10, 4), np.nan))
+
+
+# ------------------------------------------------------- StackedAutoencoder.score_samples
+def test_stacked_score_samples_is_the_negative_reconstruction_error(digits):
+    X, y = digits
+    sae = StackedAutoencoder(8, hidden_layer_sizes=(32,), max_iter=20, random_state=0)
+    sae.fit(X[y == 0])
+    s = sae.score_samples(X)
+    assert s.shape == (len(X),) and s.dtype == np.float64 and np.all(s <= 0)
+    # the bottom layer chose mse on these [0, 1] pixels: the mean squared error of
+    # the reconstruction through the whole stack
+    R = sae.inverse_transform(sae.transform(X))
+    np.testing.assert_allclose(s, -np.mean((X - R) ** 2, axis=1), rtol=1e-4, atol=1e-6)
+    assert sae.score(X) == pytest.approx(s.mean())
+    # the digit it was trained on reconstructs better than the others
+    assert roc_auc_score(y == 0, s) > 0.9
