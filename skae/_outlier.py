@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, _fit_context, clone
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -24,6 +25,16 @@ def default_estimator():
     6,000 images) in well under a minute on 2 CPU cores.
     """
     return Autoencoder(n_components=32, hidden_layer_sizes=(256,), max_iter=30)
+
+
+def _indexable(X):
+    """``X`` in a form whose rows can be selected, left lazy where it can be."""
+    if sp.issparse(X):
+        return X.tocsr()  # COO, DIA ... have no row indexing
+    if hasattr(X, "iloc") or isinstance(X, np.ndarray) or hasattr(X, "__getitem__") \
+            and hasattr(X, "shape") and hasattr(X, "dtype"):
+        return X  # DataFrames (feature names kept), arrays, memory maps
+    return np.asarray(X)
 
 
 class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -145,7 +156,7 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
             # training data stop shaping the model, so they reconstruct worse.
             n_keep = max(1, len(scores) - int(self.contamination * len(scores)))
             keep = np.sort(np.argsort(-scores, kind="stable")[:n_keep])
-            est = self._make_estimator(rng).fit(_safe_indexing(X, keep))
+            est = self._make_estimator(rng).fit(_safe_indexing(_indexable(X), keep))
             scores = est.score_samples(X)
         self.estimator_ = est
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))

@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import skae
 from skae import (
     Autoencoder,
+    AutoencoderOutlierDetector,
     ContractiveAutoencoder,
     ConvAutoencoder,
     ConvVariationalAutoencoder,
@@ -76,6 +77,8 @@ CHECKED = [
     StackedAutoencoderClassifier(
         (8,), layer_estimator=_CHECK_LAYER, fine_tune="top", max_iter=50, lr=1e-2, batch_size=32
     ),
+    AutoencoderOutlierDetector(Autoencoder(**FAST)),
+    AutoencoderOutlierDetector(Autoencoder(**FAST), contamination=0.2, robust=True),
 ]
 
 # Computation is float32. Its matrix-multiply kernels (MKL / oneDNN on CPU, cuBLAS on
@@ -108,6 +111,7 @@ EXPECTED_FAILED_CHECKS = {
     "ConvAutoencoder": {"check_methods_subset_invariance": _CONV_BATCH_REASON},
     "ConvVariationalAutoencoder": {"check_methods_subset_invariance": _CONV_BATCH_REASON},
     "StackedAutoencoder": _SUBSET,
+    "AutoencoderOutlierDetector": _MLP,  # its scores are an Autoencoder's
     "StackedAutoencoderClassifier": {
         **_SUBSET,
         # The check's last problem labels a binary task with -1 and 1. -1 means
