@@ -327,3 +327,21 @@ def test_onnx_inference_quick(tmp_path):
         assert r["transform_vs_ort"] == pytest.approx(
             r["ort"] / r["transform"] if r["batch"] > 1 else r["transform"] / r["ort"])
     assert json.loads(path.read_text())["config"]["threads"] == 1
+
+
+def test_anomaly_quick(tmp_path, capsys):
+    """``benchmarks/anomaly.py --quick``: one digit, two methods, the tabular suite."""
+    if not (SHARED / "mnist").is_dir():
+        pytest.skip("MNIST files not available")
+    bench = _load("anomaly")
+    path = tmp_path / "anomaly.json"
+    out = bench.main(["--quick", "--digits", "0", "--methods", "skae,PCA", "--threads", "1",
+                      "--data-home", str(SHARED / "mnist"), "--json", str(path)])
+    rows = {(r["method"], r["contamination"]): r["auroc"] for r in out["mnist"]}
+    assert set(rows) == {(m, c) for m in ("skae", "PCA") for c in (0.0, 0.05)}
+    assert rows[("PCA", 0.0)] > 0.9  # PCA needs no epochs: a real one-class result
+    assert all(0 <= v <= 1 for v in rows.values())
+    assert 0 <= out["flagged"][0]["flagged_normal"] <= 1
+    assert {r["problem"] for r in out["tabular"]} == {"digits one-class", "breast cancer"}
+    assert "One-class MNIST, mean AUROC" in capsys.readouterr().out
+    assert json.loads(path.read_text())["config"]["quick"] is True
