@@ -21,7 +21,8 @@ from skl2onnx import to_onnx  # noqa: E402
 TOL = 1e-4
 FAST = dict(max_iter=2, batch_size=64, random_state=0)
 PUBLIC = [obj for name in skae.__all__
-          if inspect.isclass(obj := getattr(skae, name)) and hasattr(obj, "fit")]
+          if inspect.isclass(obj := getattr(skae, name)) and hasattr(obj, "fit")
+          and obj is not skae.AutoencoderOutlierDetector]  # a meta-estimator (issue 16)
 TRANSFORMERS = [cls for cls in PUBLIC if hasattr(cls, "transform")]
 DETERMINISTIC = [cls for cls in TRANSFORMERS if "Variational" not in cls.__name__
                  and cls is not skae.StackedAutoencoder]

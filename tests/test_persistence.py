@@ -17,6 +17,7 @@ STACKED = (skae.StackedAutoencoder, skae.StackedAutoencoderClassifier)
 PUBLIC = [
     obj for name in skae.__all__
     if inspect.isclass(obj := getattr(skae, name)) and hasattr(obj, "fit")
+    and obj is not skae.AutoencoderOutlierDetector  # a meta-estimator (issue 16)
 ]
 
 
