@@ -9,7 +9,7 @@ import importlib.util
 
 collect_ignore = [
     path
-    for path, module in [("skae/plotting.py", "matplotlib"), ("skae/parallel.py", "distributed"),
+    for path, module in [("skae/plotting", "matplotlib"), ("skae/parallel.py", "distributed"),
                          ("skae/onnx.py", "skl2onnx")]
     if importlib.util.find_spec(module) is None
 ]
