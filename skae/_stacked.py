@@ -37,7 +37,7 @@ from skorch.helper import predefined_split
 from torch import nn
 
 from ._autoencoder import Autoencoder
-from ._base import CodeTransformerMixin, NetEstimatorMixin, resolve_device
+from ._base import BaseAutoencoder, CodeTransformerMixin, NetEstimatorMixin, resolve_device
 from ._contractive import ContractiveAutoencoder
 from ._data import (
     FLOAT_DTYPES,
@@ -488,22 +488,8 @@ class StackedAutoencoder(_StackedMixin, CodeTransformerMixin, BaseEstimator):
         )
         return -err
 
-    def score(self, X, y=None):
-        """Negative mean reconstruction error on ``X`` (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        score : float
-            Mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X)))
+    # the mean of score_samples, as every autoencoder's
+    score = BaseAutoencoder.score
 
 
 class StackedAutoencoderClassifier(_StackedMixin, ClassifierMixin, BaseEstimator):
