@@ -384,13 +384,19 @@ class BatchIterator:
 
     def __iter__(self):
         n, bs = len(self.dataset), self.batch_size
-        perm = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        perm = None
+        if self.shuffle:
+            perm = torch.randperm(n, generator=self.generator)
+            # each batch's indices sorted, in one call per pass rather than one per batch
+            full = n - n % bs
+            perm = torch.cat([perm[:full].view(-1, bs).sort(dim=1).values.view(-1),
+                              perm[full:].sort().values])
         for start in range(0, n, bs):
             stop = min(start + bs, n)
             if perm is None:
                 index = slice(start, stop)
             else:
-                index = perm[start:stop].sort().values
+                index = perm[start:stop]
             if self.shard is None:
                 yield self._fetch(index)
                 continue

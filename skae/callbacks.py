@@ -159,8 +159,9 @@ class KLSchedule(Callback):
             return
         with torch.no_grad():
             n = len(y_pred.extras["mu"])
-            kl = gaussian_kl(y_pred.extras["mu"], y_pred.extras["logvar"]).sum().item()
-            nll = terms[0].detach().item() * n
+            kl = gaussian_kl(y_pred.extras["mu"], y_pred.extras["logvar"]).sum()
+            # one device synchronisation per batch for both values
+            nll, kl = torch.stack([terms[0].detach().float() * n, kl.float()]).tolist()
         sums = self.sums_.setdefault("train" if training else "valid", [0.0, 0.0, 0])
         sums[0] += nll
         sums[1] += kl

@@ -384,6 +384,17 @@ class AutoencoderNet(NeuralNet):
         scaler.update()
         return None
 
+    def _set_training(self, training=True):
+        # skorch calls this at every batch, and Module.train recurses into every
+        # submodule through Module.__setattr__ (~0.1-0.2 ms a batch, 5-10 % of a
+        # small layer's step): switch only a module whose tree is not already in the
+        # requested mode. Reading the flags costs a third of setting them.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and any(
+                    m.training != training for m in module.modules()):
+                module.train(training)
+
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         with torch.no_grad():

@@ -345,3 +345,56 @@ def test_anomaly_quick(tmp_path, capsys):
     assert {r["problem"] for r in out["tabular"]} == {"digits one-class", "breast cancer"}
     assert "One-class MNIST, mean AUROC" in capsys.readouterr().out
     assert json.loads(path.read_text())["config"]["quick"] is True
+
+
+def test_overhead_every_family_quick(tmp_path):
+    oh = _load("overhead")
+    path = tmp_path / "oh.json"
+    rows = oh.main(["--n-samples", "300", "--epochs", "1", "--repeats", "2",
+                    "--threads", "1", "--json", str(path)])
+    # one row per family, the stack's layers before the whole stacked fit
+    assert [r["family"] for r in rows] == [
+        "mlp", "denoising", "vae", "conv", "conv_vae",
+        "stacked layer 1 (784->256)", "stacked layer 2 (256->32)", "stacked (whole fit)"]
+    for r in rows:
+        assert r["plain_s"] > 0 and r["skae_s"] > 0
+        assert r["ratio_min"] <= r["ratio"] <= r["ratio_max"]
+        # a ratio is a ratio of like with like: far from both 0 and 100
+        assert 0.2 < r["ratio"] < 5
+    assert all(r["transform_ratio"] > 0 for r in rows if "layer" not in r["family"])
+    assert len(json.loads(path.read_text())["rows"]) == len(rows)
+    with pytest.raises(SystemExit):
+        oh.main(["--families", "mlp,nope"])
+
+
+def test_plain_loops_train_the_template(digits01):
+    """The reference loops really train: each family's hand-written loss goes down."""
+    import torch
+
+    oh = _load("overhead")
+    X = np.tile(digits01[0].astype(np.float32), (1, 13))[:, :784]  # 28 x 28 rows
+    for name in ("mlp", "denoising", "vae", "conv_vae"):
+        fam = oh.FAMILIES[name]
+        est = fam.make(1, 64, 1e-3, "cpu", 0).fit(X)
+        xb = torch.from_numpy(X[:128])
+        before = fam.loss(est.net_.module_.train(), xb).item()
+        trained = oh.plain_fit(est.net_.module_, X, fam.loss, epochs=15, batch_size=64,
+                               lr=1e-3, device="cpu", seed=0)
+        assert fam.loss(trained, xb).item() < before, name
+
+
+def test_conv_throughput_quick(tmp_path):
+    ct = _load("conv_throughput")
+    path = tmp_path / "ct.json"
+    rows = ct.main(["--threads", "1", "--models", "conv", "--n-samples", "256",
+                    "--epochs", "1", "--repeats", "1", "--json", str(path)])
+    steps = [r for r in rows if "train_sps" in r]
+    assert {(r["layout"], r["onednn"]) for r in steps} == {
+        (lay, dnn) for lay in ("contiguous", "channels_last") for dnn in ("on", "off")}
+    for r in steps:
+        assert r["train_sps"] > 0 and r["infer_sps"] > 0
+        # FLOPs / time of a step, and its share of the matmul rate, are consistent
+        assert r["train_peak"] == pytest.approx(r["train_gflops"] / r["matmul_gflops"])
+    fits = [r for r in rows if r.get("what") == "fit"]
+    assert {r["layout"] for r in fits} == {"contiguous", "channels_last"}
+    assert json.loads(path.read_text())["rows"]

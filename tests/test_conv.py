@@ -1,6 +1,8 @@
 """ConvAutoencoder / ConvVariationalAutoencoder and the conv building blocks."""
 
+import copy
 import inspect
+import math
 import pickle
 import warnings
 
@@ -24,6 +26,7 @@ from skae.nn import (
     ConvVAEModule,
     conv_output_size,
     conv_stacks,
+    use_channels_last,
 )
 
 # Tiny networks: the protocol tests fit many times.
@@ -296,6 +299,57 @@ def test_pickle_clone_partial_fit(rng_data):
     assert est2.n_iter_ == est.n_iter_ + 1
     assert clone(est).get_params() == est.get_params()
     assert not hasattr(clone(est), "image_shape_")
+
+
+def _kernels(module):
+    return [m.weight for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ConvAutoencoderModule((3, 9, 7), 4, (5, 6), (3, 3), (2, 2), batchnorm=True),
+    lambda: ConvVAEModule((1, 8, 8), 3, (4, 8), (3, 3), (2, 1), hidden_layer_sizes=(5,)),
+])
+def test_channels_last_changes_layout_not_values(make):
+    """Channels-last kernels compute what contiguous ones do, forward and backward."""
+    with seeded(0):
+        dense = make()
+    last = use_channels_last(copy.deepcopy(dense))
+    assert all(w.is_contiguous() for w in _kernels(dense))
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in _kernels(last))
+    # (a kernel with one input channel has the same strides in both layouts)
+    assert all(not w.is_contiguous() for w in _kernels(last) if w.shape[1] > 1)
+    assert dense.state_dict().keys() == last.state_dict().keys()
+    x = torch.rand(6, math.prod(dense.input_shape))
+    dense.eval(), last.eval()  # the VAE samples in training mode
+    outs = [m(x) for m in (dense, last)]
+    torch.testing.assert_close(outs[1].reconstruction, outs[0].reconstruction)
+    torch.testing.assert_close(outs[1].code, outs[0].code)
+    for out in outs:
+        out.reconstruction.square().sum().backward()
+    for a, b in zip(_kernels(dense), _kernels(last), strict=True):
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-5)
+    # the layout survives pickling and a copy of the weights into a fresh module
+    assert all(w.is_contiguous(memory_format=torch.channels_last)
+               for w in _kernels(pickle.loads(pickle.dumps(last))))
+    assert make().load_state_dict(last.state_dict())
+
+
+@pytest.mark.parametrize("cls", [ConvAutoencoder, ConvVariationalAutoencoder])
+def test_cpu_models_use_channels_last(cls, rng_data):
+    """On the CPU the estimators train channels-last kernels (faster there), same results."""
+    kw = {**FAST, "batchnorm": True}
+    kw.pop("noise", None)
+    est = cls(**kw).fit(rng_data)
+    assert all(w.is_contiguous(memory_format=torch.channels_last)
+               for w in _kernels(est.net_.module_))
+    plain = cls(**kw)
+    plain._channels_last = lambda: False  # torch's default layout, as before
+    plain.fit(rng_data)
+    assert all(w.is_contiguous() for w in _kernels(plain.net_.module_))
+    # the same training up to float rounding
+    np.testing.assert_allclose(est.loss_curve_, plain.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(est.transform(rng_data), plain.transform(rng_data), atol=1e-4)
+    assert not cls(device="cuda")._channels_last()  # GPUs keep torch's default layout
 
 
 def test_inference_batches_do_not_change_results(rng_data):

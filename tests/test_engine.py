@@ -111,6 +111,39 @@ def test_batch_iterator_slices_and_shuffles(data):
     assert torch.equal(a.sort(0).values, data.X.sort(0).values)
 
 
+def test_shuffled_batches_read_their_rows_in_order(data):
+    """Each shuffled batch holds its rows in ascending order (sequential reads from a
+    memory map), the batches still cover a fresh permutation each pass."""
+    g = torch.Generator().manual_seed(3)
+    idx = torch.arange(50, dtype=torch.float32)[:, None]
+    it = BatchIterator(ArrayDataset(idx), 16, shuffle=True, generator=g)
+    for _ in range(2):
+        batches = [x[:, 0] for x, _ in it]
+        assert [len(b) for b in batches] == [16, 16, 16, 2]
+        assert all(torch.equal(b, b.sort().values) for b in batches)
+        assert torch.equal(torch.cat(batches).sort().values, idx[:, 0])
+        assert not torch.equal(torch.cat(batches), idx[:, 0])
+
+
+def test_training_mode_is_set_on_the_whole_tree_only_when_needed(data, monkeypatch):
+    net = make_net(max_epochs=1).fit(data)
+    module = net.module_
+    module.eval()
+    net._set_training(True)
+    assert all(m.training for m in module.modules())
+    module.encoder[0].eval()  # one submodule left in evaluation mode
+    net._set_training(True)
+    assert all(m.training for m in module.modules())
+    calls = []
+    original = type(module).train
+    monkeypatch.setattr(type(module), "train",
+                        lambda self, mode=True: calls.append(mode) or original(self, mode))
+    net._set_training(True)  # already in training mode: nothing to switch
+    assert calls == []
+    net._set_training(False)
+    assert calls == [False] and not any(m.training for m in module.modules())
+
+
 def test_dataset_supports_torch_dataloader(data):
     loader = torch.utils.data.DataLoader(data, batch_size=8, collate_fn=lambda b: b)
     x, y = next(iter(loader))

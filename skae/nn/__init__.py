@@ -27,6 +27,7 @@ from ._conv import (
     ConvVAEModule,
     conv_output_size,
     conv_stacks,
+    use_channels_last,
 )
 from ._core import (
     ACTIVATIONS,
@@ -79,4 +80,5 @@ __all__ = [
     "rand_like",
     "randn_like",
     "soft_clamp",
+    "use_channels_last",
 ]

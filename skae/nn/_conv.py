@@ -19,6 +19,7 @@ __all__ = [
     "ConvVAEModule",
     "conv_output_size",
     "conv_stacks",
+    "use_channels_last",
 ]
 
 
@@ -36,6 +37,20 @@ class BatchNorm2d(nn.BatchNorm2d):
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight,
                                 self.bias, False, 0.0, self.eps)
         return super().forward(x)
+
+
+def use_channels_last(module: nn.Module) -> nn.Module:
+    """Put ``module``'s 4-D weights in the channels-last memory format, in place.
+
+    A convolution whose kernel is channels-last (NHWC) computes channels-last
+    feature maps, whatever the layout of its input, and oneDNN runs small
+    convolutions and their transposes faster so on a CPU (the default 28 x 28 conv
+    autoencoders: 1.12-1.23x faster training steps, 1.3-1.6x faster inference on
+    1-2 threads; ``benchmarks/conv_throughput.py``). Values, ``state_dict`` keys and shapes are
+    unchanged; only the strides differ, and they survive ``.to(device)``, copying and
+    pickling. Returns ``module``.
+    """
+    return module.to(memory_format=torch.channels_last)
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int) -> int:
@@ -171,6 +186,9 @@ class ConvAutoencoderModule(BlockAutoencoderModule):
         Keys of :data:`skae.nn.ACTIVATIONS`.
     batchnorm : bool, default=False
         Batch normalisation after every (transposed) convolution but the last.
+    channels_last : bool, default=False
+        Store the (transposed) convolution kernels in the channels-last memory
+        format (:func:`use_channels_last`), so the feature maps are channels-last too.
     """
 
     def __init__(
@@ -185,6 +203,7 @@ class ConvAutoencoderModule(BlockAutoencoderModule):
         code_activation: str = "sigmoid",
         output_activation: str = "identity",
         batchnorm: bool = False,
+        channels_last: bool = False,
     ):
         image_shape = tuple(int(s) for s in image_shape)
         hidden = [int(h) for h in hidden_layer_sizes]
@@ -198,6 +217,8 @@ class ConvAutoencoderModule(BlockAutoencoderModule):
                          input_shape=image_shape,
                          activation_width=_activation_width(image_shape, filters, sizes))
         self.feature_shape = feature_shape
+        if channels_last:
+            use_channels_last(self)
 
     @property
     def image_shape(self) -> tuple:
@@ -231,11 +252,13 @@ class ConvVAEModule(BlockVAEModule):
         As in :class:`BlockVAEModule`.
     batchnorm : bool, default=False
         Batch normalisation after every (transposed) convolution but the last.
+    channels_last : bool, default=False
+        As in :class:`ConvAutoencoderModule`.
     """
 
     def __init__(self, image_shape, n_components, filters, kernel_sizes, strides,
                  hidden_layer_sizes=(), activation="relu", likelihood="bernoulli",
-                 gaussian_variance="learned", batchnorm=False):
+                 gaussian_variance="learned", batchnorm=False, channels_last=False):
         image_shape = tuple(int(s) for s in image_shape)
         hidden = [int(h) for h in hidden_layer_sizes]
         convs, deconvs, feature_shape, sizes = conv_stacks(
@@ -253,6 +276,8 @@ class ConvVAEModule(BlockVAEModule):
             activation_width=_activation_width(image_shape, filters, sizes),
         )
         self.feature_shape = feature_shape
+        if channels_last:
+            use_channels_last(self)
 
     @property
     def image_shape(self) -> tuple:
