@@ -44,7 +44,7 @@ from ._data import (
 )
 from .engine import AutoencoderNet, seeded
 from .exceptions import OvercompleteCodeWarning, TrainingDivergedError
-from .nn import ACTIVATIONS, MLPAutoencoderModule, ReconstructionLoss
+from .nn import ACTIVATIONS, MLPAutoencoderModule, ReconstructionLoss, TrimmedLoss
 from .penalties import L2WeightPenalty
 
 OPTIMIZERS = {
@@ -477,6 +477,18 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
     def _build_criterion(self) -> torch.nn.Module:
         return ReconstructionLoss(self.reconstruction_loss_)
 
+    #: Set by :class:`skae.AutoencoderOutlierDetector` on its own clones (robust
+    #: training): the share of each training batch, the worst reconstructed, left
+    #: out of the loss (:class:`skae.nn.TrimmedLoss`). Not a parameter: 0 otherwise.
+    _trim_fraction = 0.0
+
+    def _training_criterion(self) -> torch.nn.Module:
+        """The variant's criterion, trimmed when ``_trim_fraction`` is set."""
+        criterion = self._build_criterion()
+        if self._trim_fraction:
+            criterion = TrimmedLoss(criterion, self._trim_fraction)
+        return criterion
+
     def _build_penalties(self) -> list:
         return []
 
@@ -488,7 +500,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
         low, high = getattr(self, "noise_range_", (0.0, 0.0))
         return {
             "module": self._build_module(self.n_features_in_),
-            "criterion": self._build_criterion(),
+            "criterion": self._training_criterion(),
             "penalties": self._build_penalties(),
             "corruption": self._build_corruption(np.array([[low, high]], dtype=np.float32)),
         }
@@ -604,7 +616,7 @@ class BaseAutoencoder(NetEstimatorMixin, CodeTransformerMixin, BaseEstimator):
             module = self._build_module(X32.shape[1])
         net = self._make_net(
             module,
-            criterion=self._build_criterion(),
+            criterion=self._training_criterion(),
             penalties=self._build_penalties(),
             n_samples=len(dataset),
             device=device,

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, _fit_context, clone
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import Autoencoder
@@ -61,12 +61,20 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         Expected proportion of outliers in the training data: ``offset_`` is the
         ``100 * contamination`` percentile of the training scores, so this
         fraction of the training data is predicted as outliers.
-    robust : bool, default=False
+    robust : bool or {"trim", "refit"}, default=True
         Training data in practice contain anomalies, which the autoencoder learns
-        to reconstruct too. With ``robust=True`` the estimator is fitted, the
-        ``contamination`` fraction of worst-scored training samples is dropped, and
-        a fresh clone is fitted to the rest (twice the training time).
-        ``offset_`` is still the ``contamination`` quantile of the scores of all
+        to reconstruct too, and then no longer flags. ``"trim"``: train on a
+        trimmed loss, in which the share of each training batch that is
+        reconstructed worst, twice ``contamination`` (at most half), gives no
+        gradient (:class:`skae.nn.TrimmedLoss`;
+        needs an autoencoder trained by skae's engine, i.e. not a stacked one).
+        ``"refit"``: fit, drop the ``contamination`` share of worst-scored training
+        samples, and fit a fresh clone to the rest (twice the training time; any
+        estimator). ``True``: ``"trim"`` where the estimator supports it,
+        ``"refit"`` otherwise. ``False``: train on every sample. On one-class
+        MNIST with 5 % and 10 % of other digits in the training data, trimming
+        gives the best detector of :doc:`/anomaly`.
+        ``offset_`` is always the ``contamination`` quantile of the scores of all
         the training data.
     random_state : int, RandomState instance or None, default=None
         Seeds the clone(s) of ``estimator`` (their ``random_state`` is set to a
@@ -75,7 +83,7 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     Attributes
     ----------
     estimator_ : estimator
-        The fitted autoencoder (with ``robust=True``, the one refitted without the
+        The fitted autoencoder (with ``robust="refit"``, the one refitted without the
         flagged samples).
     offset_ : float
         Threshold on :meth:`score_samples`: ``decision_function = score_samples -
@@ -117,20 +125,48 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "score_samples"]), None],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "robust": ["boolean"],
+        "robust": ["boolean", StrOptions({"trim", "refit"})],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, contamination=0.1, robust=False, random_state=None):
+    def __init__(self, estimator=None, *, contamination=0.1, robust=True, random_state=None):
         self.estimator = estimator
         self.contamination = contamination
         self.robust = robust
         self.random_state = random_state
 
+    def _robust_mode(self, est):
+        """``"trim"``, ``"refit"`` or None for the (cloned) estimator ``est``."""
+        if isinstance(self.robust, str):
+            return self.robust
+        if not self.robust:
+            return None
+        return "trim" if hasattr(est, "_training_criterion") else "refit"
+
+    def _trim_fraction(self) -> float:
+        """Share of each training batch left out by ``robust="trim"``: twice ``contamination``.
+
+        A mini-batch holds more anomalies than the average about half of the time,
+        and the worst-reconstructed normal samples compete with them for the trimmed
+        places; on one-class MNIST with 10 % contamination, trimming 20 % of each
+        batch gives 0.916 mean AUROC against 0.907 for 10 % (:doc:`/anomaly`).
+        """
+        return min(0.5, 2.0 * float(self.contamination))
+
     def _make_estimator(self, rng):
         est = clone(self.estimator) if self.estimator is not None else default_estimator()
         if self.random_state is not None and "random_state" in est.get_params(deep=False):
             est.set_params(random_state=rng.randint(SEED_MAX))
+        if self._robust_mode(est) == "trim":
+            if not hasattr(est, "_training_criterion"):
+                raise ValueError(
+                    f"robust={self.robust!r} trains {type(est).__name__} on a trimmed loss, "
+                    "which needs an autoencoder trained by skae's engine (Autoencoder, "
+                    "SparseAutoencoder, DenoisingAutoencoder, ContractiveAutoencoder, the "
+                    "variational and convolutional ones). Use robust='refit' or "
+                    "robust=False for this estimator."
+                )
+            est._trim_fraction = self._trim_fraction()
         return est
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -152,7 +188,7 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         rng = check_random_state(self.random_state)
         est = self._make_estimator(rng).fit(X)
         scores = est.score_samples(X)
-        if self.robust:
+        if self._robust_mode(est) == "refit":
             # Refit without the worst-reconstructed fraction: the anomalies in the
             # training data stop shaping the model, so they reconstruct worse.
             n_keep = max(1, len(scores) - int(self.contamination * len(scores)))

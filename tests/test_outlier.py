@@ -1,7 +1,10 @@
 """AutoencoderOutlierDetector and StackedAutoencoder.score_samples (issue 16)."""
 
+import pickle
+
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
@@ -15,6 +18,7 @@ from skae import (
     StackedAutoencoder,
     VariationalAutoencoder,
 )
+from skae.nn import AEOutput, ReconstructionLoss, TrimmedLoss
 
 SMALL = dict(n_components=8, hidden_layer_sizes=(32,), max_iter=40, random_state=0)
 
@@ -80,15 +84,42 @@ def test_robust_refit_flags_the_planted_anomalies(digits):
     others = rs.choice(np.flatnonzero(y != 0), 20, replace=False)  # 10 % anomalies
     X_train = X[np.r_[zeros, others]]
     planted = np.r_[np.zeros(len(zeros), bool), np.ones(20, bool)]
-    found = {}
-    for robust in (False, True):
+    found, auc = {}, {}
+    for robust in (False, "refit", "trim"):
         det = AutoencoderOutlierDetector(Autoencoder(**SMALL), contamination=0.1,
                                          robust=robust, random_state=0).fit(X_train)
         flagged = det.predict(X_train) == -1
         assert np.mean(flagged) == pytest.approx(0.1, abs=0.02)
         found[robust] = flagged[planted].mean()
-    # refitted without them, the anomalies reconstruct worse: all get flagged
-    assert found[True] >= found[False] and found[True] >= 0.9
+        auc[robust] = roc_auc_score(~planted, det.score_samples(X_train))
+    # refitted without them, or never fitted to them (trimmed), the anomalies
+    # reconstruct worse: (nearly) all get flagged
+    for robust in ("refit", "trim"):
+        assert found[robust] >= found[False] and found[robust] >= 0.9, robust
+        assert auc[robust] >= auc[False] - 0.005, robust
+
+
+def test_trimmed_training_is_the_default_robust_mode(digits):
+    X, y = digits
+    det = AutoencoderOutlierDetector(Autoencoder(**SMALL), contamination=0.05,
+                                     random_state=0).fit(X[y == 1])
+    assert det.robust is True
+    criterion = det.estimator_.net_.criterion_
+    assert isinstance(criterion, TrimmedLoss) and criterion.fraction == 0.1  # 2 x 0.05
+    assert "train_reconstruction" not in det.estimator_.history_[-1]  # no extra term
+    plain = AutoencoderOutlierDetector(Autoencoder(**SMALL), robust=False,
+                                       random_state=0).fit(X[y == 1])
+    assert isinstance(plain.estimator_.net_.criterion_, ReconstructionLoss)
+    # a stack has no trimmed loss: True falls back to refitting, "trim" says why not
+    stack = StackedAutoencoder(n_components=4, hidden_layer_sizes=(8,), max_iter=2)
+    fitted = AutoencoderOutlierDetector(stack, random_state=0).fit(X[y == 1])
+    assert not hasattr(fitted.estimator_, "_training_criterion")
+    with pytest.raises(ValueError, match="trimmed loss.*robust='refit'"):
+        AutoencoderOutlierDetector(stack, robust="trim").fit(X[y == 1])
+    # the trimmed fraction travels with a pickled detector
+    again = pickle.loads(pickle.dumps(det))
+    assert isinstance(again.estimator_.net_.criterion_, TrimmedLoss)
+    np.testing.assert_array_equal(again.score_samples(X[:9]), det.score_samples(X[:9]))
 
 
 def test_random_state_makes_fits_reproducible(digits):
@@ -164,3 +195,23 @@ def test_stacked_score_samples_is_the_negative_reconstruction_error(digits):
     assert sae.score(X) == pytest.approx(s.mean())
     # the digit it was trained on reconstructs better than the others
     assert roc_auc_score(y == 0, s) > 0.9
+
+
+def test_trimmed_loss_leaves_the_worst_samples_out_in_training_only():
+    base = ReconstructionLoss("mse")
+    trimmed = TrimmedLoss(base, 0.25)
+    target = torch.zeros(8, 3)
+    rec = torch.arange(8.0)[:, None].repeat(1, 3).requires_grad_()  # sample i: error i^2
+    out = AEOutput(reconstruction=rec, logits=rec, code=rec)
+    per = base.per_sample(out, target)
+    trimmed.train()
+    loss = trimmed(out, target)
+    assert loss.item() == pytest.approx(per[:6].mean().item())  # 6 = ceil(0.75 * 8) kept
+    loss.backward()
+    assert torch.all(rec.grad[6:] == 0) and torch.all(rec.grad[1:6] != 0)
+    trimmed.eval()  # validation and scoring see every sample
+    assert trimmed(out, target).item() == pytest.approx(per.mean().item())
+    assert trimmed.terms_per_sample(target) == base.terms_per_sample(target) == 3
+    torch.testing.assert_close(trimmed.per_sample(out, target), per)
+    with pytest.raises(ValueError, match="fraction must be in"):
+        TrimmedLoss(base, 1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ __all__ = [
     "AEOutput",
     "Penalty",
     "ReconstructionLoss",
+    "TrimmedLoss",
     "generator_scope",
     "make_activation",
     "rand_like",
@@ -190,3 +192,46 @@ class ReconstructionLoss(nn.Module):
         if self.loss == "bce":
             return F.binary_cross_entropy_with_logits(output.logits, target)
         return F.mse_loss(output.reconstruction, target)
+
+
+class TrimmedLoss(nn.Module):
+    """A criterion trained on the best-reconstructed samples of each batch only.
+
+    In training mode the loss is the mean of the per-sample losses of ``criterion``
+    over the ``ceil((1 - fraction) * n)`` samples of the batch that it reconstructs
+    best: the ``fraction`` worst ones, likely anomalies in a contaminated training
+    set, give no gradient, so the model does not learn to reconstruct them (the
+    trimmed-loss idea of least trimmed squares, applied per mini-batch). In
+    evaluation mode (validation, scoring) it is ``criterion``'s mean over every
+    sample.
+
+    Parameters
+    ----------
+    criterion : nn.Module
+        A criterion with ``per_sample(output, target)`` (per-sample losses whose
+        mean is its value), e.g. :class:`ReconstructionLoss` or the VAE's negative
+        log-likelihood; ``terms_per_sample`` is passed through.
+    fraction : float in [0, 1)
+        Share of each training batch left out of the loss.
+    """
+
+    def __init__(self, criterion: nn.Module, fraction: float):
+        super().__init__()
+        if not 0.0 <= float(fraction) < 1.0:
+            raise ValueError(f"fraction must be in [0, 1), got {fraction!r}.")
+        self.criterion = criterion
+        self.fraction = float(fraction)
+
+    def terms_per_sample(self, target: torch.Tensor):
+        per_sample = getattr(self.criterion, "terms_per_sample", None)
+        return 1 if per_sample is None else per_sample(target)
+
+    def per_sample(self, output, target: torch.Tensor) -> torch.Tensor:
+        return self.criterion.per_sample(output, target)
+
+    def forward(self, output, target: torch.Tensor) -> torch.Tensor:
+        losses = self.criterion.per_sample(output, target)
+        if not self.training or self.fraction == 0.0 or len(losses) < 2:
+            return losses.mean()
+        keep = max(1, math.ceil((1.0 - self.fraction) * len(losses)))
+        return losses.topk(keep, largest=False, sorted=False).values.mean()
