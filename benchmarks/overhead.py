@@ -29,6 +29,10 @@ Usage::
     python benchmarks/overhead.py                          # every family, 5 repeats
     python benchmarks/overhead.py --families conv,conv_vae --repeats 9
     python benchmarks/overhead.py --device cuda
+
+Last, on the CPU, the fixed cost per batch: a 16 -> 2 -> 16 model (batch 64), whose
+step computes next to nothing, fitted by the plain loop and by skae (``--no-per-batch``
+skips it).
 """
 
 from __future__ import annotations
@@ -221,6 +225,29 @@ def run_family(fam, X, args):
     return rows
 
 
+def per_batch_cost(repeats, n_batches=500, batch_size=64):
+    """Fixed cost of one training batch: a 16 -> 2 -> 16 model, whose step computes ~nothing.
+
+    Returns ``(plain us, skae us)`` per batch, medians of ``repeats`` side-by-side
+    pairs of two-epoch fits on ``n_batches * batch_size`` rows.
+    """
+    X = np.random.default_rng(0).random((n_batches * batch_size, 16), dtype=np.float32)
+
+    def make(seed):
+        return Autoencoder(2, hidden_layer_sizes=(), max_iter=2, batch_size=batch_size,
+                           n_iter_no_change=3, random_state=seed)
+
+    template = make(0).fit(X).net_.module_
+    plain_t, skae_t = [], []
+    for r in range(repeats):
+        plain_t.append(timed(lambda r=r: plain_fit(template, X, mse_loss, epochs=2,
+                                                    batch_size=batch_size, lr=1e-3,
+                                                    device="cpu", seed=r))[0])
+        skae_t.append(timed(lambda r=r: make(r).fit(X))[0])
+    per = 1e6 / (2 * n_batches)
+    return statistics.median(plain_t) * per, statistics.median(skae_t) * per
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", default=",".join(FAMILIES),
@@ -233,6 +260,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument("--no-per-batch", action="store_true",
+                        help="skip the fixed per-batch cost on a 16 -> 2 -> 16 model")
     args = parser.parse_args(argv)
     names = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = sorted(set(names) - set(FAMILIES))
@@ -256,8 +285,14 @@ def main(argv=None):
         ("fit ratio", "ratio", ".3f"), ("min", "ratio_min", ".3f"), ("max", "ratio_max", ".3f"),
         ("transform ratio", "transform_ratio", ".3f"),
     ], rows))
+    out = {"machine": machine_info(), "args": vars(args), "rows": rows}
+    if not args.no_per_batch and args.device == "cpu":
+        plain_us, skae_us = per_batch_cost(args.repeats)
+        out["per_batch_us"] = {"plain": plain_us, "skae": skae_us}
+        print(f"\nfixed cost per batch (16 -> 2 -> 16 model, batch 64): plain loop "
+              f"{plain_us:.0f} us, skae {skae_us:.0f} us, overhead {skae_us - plain_us:.0f} us")
     if args.json:
-        write_json(args.json, {"machine": machine_info(), "args": vars(args), "rows": rows})
+        write_json(args.json, out)
     return rows
 
 

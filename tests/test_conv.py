@@ -361,6 +361,8 @@ def test_inference_batches_do_not_change_results(rng_data):
     assert est._inference_rows() == 7
     np.testing.assert_allclose(est.transform(rng_data), Z, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(est.score_samples(rng_data), R, rtol=1e-5, atol=1e-7)
+    order = np.random.RandomState(1).permutation(len(rng_data))  # a row's position neither
+    np.testing.assert_allclose(est.transform(rng_data[order]), Z[order], rtol=1e-5, atol=1e-6)
     big = ConvAutoencoder(n_components=2, image_shape=(112, 92), max_iter=1,
                           random_state=0).fit(np.random.RandomState(0).rand(4, 112 * 92))
     assert big._inference_rows() < 4096  # wide feature maps: fewer rows per batch
