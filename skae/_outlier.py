@@ -28,6 +28,38 @@ def default_estimator():
     return Autoencoder(n_components=32, hidden_layer_sizes=(256,), max_iter=30)
 
 
+def _cosine_to_reconstruction(est, X, chunk=4096):
+    """Cosine similarity between each row of ``X`` and its reconstruction by ``est``.
+
+    Computed ``chunk`` rows at a time (sparse and lazy inputs are densified one
+    chunk at a time only); a row or reconstruction of zero norm gets 0.
+    """
+    X = _indexable(X)
+    n = X.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(n, start + chunk))
+        Xc = _safe_indexing(X, rows)
+        R = np.asarray(est.inverse_transform(est.transform(Xc)), dtype=np.float64)
+        Xc = Xc.toarray() if sp.issparse(Xc) else np.asarray(Xc, dtype=np.float64)
+        Xc, R = Xc.reshape(len(rows), -1), R.reshape(len(rows), -1)
+        norms = np.linalg.norm(Xc, axis=1) * np.linalg.norm(R, axis=1)
+        dots = np.einsum("ij,ij->i", Xc, R)
+        out[start:start + len(rows)] = np.divide(dots, norms, out=np.zeros_like(dots),
+                                                 where=norms > 0)
+    return out
+
+
+def _robust_scale(values) -> tuple[float, float]:
+    """Median and interquartile range of ``values`` (the IQR falls back to the
+    standard deviation, then to 1, where it is zero)."""
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    scale = q3 - q1
+    if not scale > 0:
+        scale = float(np.std(values)) or 1.0
+    return float(median), float(scale)
+
+
 def _indexable(X):
     """``X`` in a form whose rows can be selected, left lazy where it can be."""
     if sp.issparse(X):
@@ -42,11 +74,14 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     """Unsupervised outlier detection by the reconstruction error of an autoencoder.
 
     Fits a clone of ``estimator`` (any skae autoencoder) to the training data.
-    Samples that the autoencoder reconstructs badly are unusual: the score of a
-    sample is the autoencoder's ``score_samples`` (the negative reconstruction
-    error; an ELBO or IWAE bound for the variational ones), and a sample is an
-    outlier when its score falls below ``offset_``, the ``contamination``
-    quantile of the training scores. The API is that of
+    Samples that the autoencoder reconstructs badly are unusual. By default
+    (``score_type="combined"``) the score of a sample adds two measures of how well it
+    is reconstructed: the autoencoder's ``score_samples`` (the negative
+    reconstruction error; an ELBO or IWAE bound for the variational ones) and the
+    cosine similarity between the sample and its reconstruction, each centred on
+    its median over the training data and divided by its interquartile range
+    there. A sample is an outlier when its score falls below ``offset_``, the
+    ``contamination`` quantile of the training scores. The API is that of
     :class:`~sklearn.ensemble.IsolationForest`.
 
     Read more in the :doc:`User Guide </anomaly>`.
@@ -76,6 +111,16 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         gives the best detector of :doc:`/anomaly`.
         ``offset_`` is always the ``contamination`` quantile of the scores of all
         the training data.
+    score_type : {"combined", "estimator"}, default="combined"
+        ``"estimator"``: the autoencoder's own ``score_samples``. ``"combined"``
+        adds the cosine similarity between each sample and its reconstruction
+        (both terms standardised on the training data, as above). The squared
+        error grows with the sample's norm, so a sparse unusual sample (a thin
+        "1" under a model of eights) can score as normal; the cosine sees only
+        the direction, the shape. On one-class MNIST the combination lifts the
+        mean AUROC by about 0.01-0.02, clean and contaminated (:doc:`/anomaly`).
+        It needs ``transform`` and ``inverse_transform`` (every skae autoencoder
+        has them) and costs one more encoding and decoding per scored sample.
     random_state : int, RandomState instance or None, default=None
         Seeds the clone(s) of ``estimator`` (their ``random_state`` is set to a
         seed drawn from it). ``None`` keeps the estimator's own ``random_state``.
@@ -88,6 +133,11 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     offset_ : float
         Threshold on :meth:`score_samples`: ``decision_function = score_samples -
         offset_``, negative for outliers.
+    score_center_ : ndarray of shape (2,)
+        With ``score_type="combined"``: the training medians of the estimator's score
+        and of the cosine similarity.
+    score_scale_ : ndarray of shape (2,)
+        With ``score_type="combined"``: their interquartile ranges on the training data.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -126,13 +176,16 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         "estimator": [HasMethods(["fit", "score_samples"]), None],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "robust": ["boolean", StrOptions({"trim", "refit"})],
+        "score_type": [StrOptions({"combined", "estimator"})],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, contamination=0.1, robust=True, random_state=None):
+    def __init__(self, estimator=None, *, contamination=0.1, robust=True, score_type="combined",
+                 random_state=None):
         self.estimator = estimator
         self.contamination = contamination
         self.robust = robust
+        self.score_type = score_type
         self.random_state = random_state
 
     def _robust_mode(self, est):
@@ -155,6 +208,13 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
 
     def _make_estimator(self, rng):
         est = clone(self.estimator) if self.estimator is not None else default_estimator()
+        if self.score_type == "combined" and not (
+                hasattr(est, "transform") and hasattr(est, "inverse_transform")):
+            raise TypeError(
+                f"score_type='combined' compares each sample with its reconstruction, which "
+                f"needs transform and inverse_transform: {type(est).__name__} lacks them. "
+                "Use score_type='estimator'."
+            )
         if self.random_state is not None and "random_state" in est.get_params(deep=False):
             est.set_params(random_state=rng.randint(SEED_MAX))
         if self._robust_mode(est) == "trim":
@@ -186,21 +246,43 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
             The fitted detector.
         """
         rng = check_random_state(self.random_state)
+        for attr in ("score_center_", "score_scale_"):  # from an earlier fit
+            self.__dict__.pop(attr, None)
         est = self._make_estimator(rng).fit(X)
-        scores = est.score_samples(X)
+        scores = self._fit_scores(est, X)
         if self._robust_mode(est) == "refit":
-            # Refit without the worst-reconstructed fraction: the anomalies in the
+            # Refit without the worst-scored fraction: the anomalies in the
             # training data stop shaping the model, so they reconstruct worse.
             n_keep = max(1, len(scores) - int(self.contamination * len(scores)))
             keep = np.sort(np.argsort(-scores, kind="stable")[:n_keep])
             est = self._make_estimator(rng).fit(_safe_indexing(_indexable(X), keep))
-            scores = est.score_samples(X)
+            scores = self._fit_scores(est, X)
         self.estimator_ = est
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         self.n_features_in_ = est.n_features_in_
         if hasattr(est, "feature_names_in_"):
             self.feature_names_in_ = est.feature_names_in_
         return self
+
+    def _raw_scores(self, est, X) -> np.ndarray:
+        """The terms of the score, unstandardised: shape (n_samples, 1 or 2)."""
+        terms = [np.asarray(est.score_samples(X), dtype=np.float64)]
+        if self.score_type == "combined":
+            terms.append(_cosine_to_reconstruction(est, X))
+        return np.column_stack(terms)
+
+    def _fit_scores(self, est, X) -> np.ndarray:
+        """Scores of the training data; sets the standardisation of the terms."""
+        raw = self._raw_scores(est, X)
+        if self.score_type == "combined":
+            center, scale = zip(*(_robust_scale(col) for col in raw.T), strict=True)
+            self.score_center_, self.score_scale_ = np.array(center), np.array(scale)
+        return self._combine(raw)
+
+    def _combine(self, raw) -> np.ndarray:
+        if self.score_type == "combined":
+            return ((raw - self.score_center_) / self.score_scale_).sum(axis=1)
+        return raw[:, 0]
 
     def score_samples(self, X):
         """Normality score of each sample (higher = more normal).
@@ -213,11 +295,13 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            The fitted autoencoder's ``score_samples`` (negative reconstruction
-            error).
+            With ``score_type="estimator"``, the fitted autoencoder's ``score_samples``
+            (negative reconstruction error); with ``score_type="combined"``, that plus
+            the cosine similarity of each sample with its reconstruction, both
+            standardised by their training median and interquartile range.
         """
         check_is_fitted(self)
-        return np.asarray(self.estimator_.score_samples(X), dtype=np.float64)
+        return self._combine(self._raw_scores(self.estimator_, X))
 
     def decision_function(self, X):
         """Score shifted by the threshold: negative for outliers.
