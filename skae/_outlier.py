@@ -50,14 +50,13 @@ def _cosine_to_reconstruction(est, X, chunk=4096):
     return out
 
 
-def _robust_scale(values) -> tuple[float, float]:
-    """Median and interquartile range of ``values`` (the IQR falls back to the
-    standard deviation, then to 1, where it is zero)."""
-    q1, median, q3 = np.percentile(values, [25, 50, 75])
+def _robust_scale(raw):
+    """Column medians and interquartile ranges of ``raw`` (an IQR of zero falls back
+    to the standard deviation, then to 1)."""
+    q1, median, q3 = np.percentile(raw, [25, 50, 75], axis=0)
     scale = q3 - q1
-    if not scale > 0:
-        scale = float(np.std(values)) or 1.0
-    return float(median), float(scale)
+    scale = np.where(scale > 0, scale, raw.std(axis=0))
+    return median, np.where(scale > 0, scale, 1.0)
 
 
 def _indexable(X):
@@ -121,8 +120,9 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         mean AUROC by about 0.01-0.02, clean and contaminated (:doc:`/anomaly`).
         On tabular data of heterogeneous features, where a sample's direction
         means little, it can hurt (breast cancer: 0.83 against 0.92): use
-        ``"estimator"`` there. It needs ``transform`` and ``inverse_transform`` (every skae autoencoder
-        has them) and costs one more encoding and decoding per scored sample.
+        ``"estimator"`` there. It needs ``transform`` and ``inverse_transform``
+        (every skae autoencoder has them) and costs one more encoding and decoding
+        per scored sample.
     random_state : int, RandomState instance or None, default=None
         Seeds the clone(s) of ``estimator`` (their ``random_state`` is set to a
         seed drawn from it). ``None`` keeps the estimator's own ``random_state``.
@@ -277,8 +277,7 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         """Scores of the training data; sets the standardisation of the terms."""
         raw = self._raw_scores(est, X)
         if self.score_type == "combined":
-            center, scale = zip(*(_robust_scale(col) for col in raw.T), strict=True)
-            self.score_center_, self.score_scale_ = np.array(center), np.array(scale)
+            self.score_center_, self.score_scale_ = _robust_scale(raw)
         return self._combine(raw)
 
     def _combine(self, raw) -> np.ndarray:
