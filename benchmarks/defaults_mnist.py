@@ -12,13 +12,17 @@ standard deviation of the test codes (a collapsed model has almost none).
 
 ``--seed004`` adds the network of ``../shared/seeds/004_*`` (784-300-30-300-784,
 KL sparsity with rho=0.02, weight decay 1e-4) at each ``--seed004-epochs`` (20 and
-200), beside PCA-30: its target is a mean code activation within 0.015 of rho and an
-accuracy within 0.05 of PCA-30's. The accuracy on standardised codes is given too.
+200) and each ``--seed004-seeds`` (default: ``--seed``), beside PCA-30: its target is a
+mean code activation within 0.015 of rho and an accuracy within 0.05 of PCA-30's (the
+"Target" column). The accuracy on standardised codes is given too. With several seeds
+a summary row per epoch count gives the mean, the range and how many seeds meet both
+targets: the two targets trade against each other, and one seed alone says little.
 
 Usage::
 
     python benchmarks/defaults_mnist.py                  # about 6 min on 2 cores
     python benchmarks/defaults_mnist.py --seed004        # + seed 004's network (+5 min)
+    python benchmarks/defaults_mnist.py --estimators '' --seed004 --seed004-seeds 0 1 2 3
     python benchmarks/defaults_mnist.py --estimators sparse,contractive --seed 1
 """
 
@@ -83,6 +87,8 @@ def parse_args(argv=None):
                         help=f"comma-separated subset of {','.join(ESTIMATORS)}")
     parser.add_argument("--seed004", action="store_true", help="add seed 004's network")
     parser.add_argument("--seed004-epochs", type=int, nargs="+", default=[20, 200])
+    parser.add_argument("--seed004-seeds", type=int, nargs="+", default=None,
+                        help="random states of seed 004's network (default: --seed)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     args.names = [n.strip().lower() for n in args.estimators.split(",") if n.strip()]
@@ -119,25 +125,54 @@ def main(argv=None):
 
     out = {"defaults": rows}
     if args.seed004:
-        pca30 = measure(PCA(30, random_state=args.seed), X, y, Xt, yt)
-        rows4 = [{"method": "PCA-30", **pca30}]
-        for epochs in args.seed004_epochs:
-            est = skae.SparseAutoencoder(
-                n_components=30, hidden_layer_sizes=(300,), sparsity_target=0.02,
-                weight_decay=1e-4, max_iter=epochs, random_state=args.seed)
-            rows4.append({"method": f"seed 004, max_iter={epochs}",
-                          **measure(est, X, y, Xt, yt)})
-            print(rows4[-1], flush=True)
-        for r in rows4:
-            r["gap"] = r["acc"] - pca30["acc"]
-        print("\nSeed 004's network: SparseAutoencoder(n_components=30, hidden_layer_sizes="
-              "(300,), sparsity_target=0.02, weight_decay=1e-4), defaults otherwise. Target:"
-              " mean activation within 0.015 of 0.02, LR within 0.05 of PCA-30.\n")
-        print(markdown_table(
-            [("Model", "method", None), ("Mean act.", "mean_activation", ".4f"),
-             *columns[1:]], rows4))
-        out["seed004"] = rows4
+        out["seed004"] = seed004(args, X, y, Xt, yt, columns)
     return out
+
+
+# Issue 12's targets for seed 004's network.
+RHO, ACT_TOL, GAP_TOL = 0.02, 0.015, 0.05
+
+
+def seed004(args, X, y, Xt, yt, columns):
+    """Seed 004's network at each epoch count and seed, beside PCA-30."""
+    pca30 = measure(PCA(30, random_state=args.seed), X, y, Xt, yt)
+    pca30["gap"] = 0.0
+    rows = [{"method": "PCA-30", **pca30}]
+    seeds = args.seed004_seeds if args.seed004_seeds is not None else [args.seed]
+    for epochs in args.seed004_epochs:
+        runs = []
+        for seed in seeds:
+            est = skae.SparseAutoencoder(
+                n_components=30, hidden_layer_sizes=(300,), sparsity_target=RHO,
+                weight_decay=1e-4, max_iter=epochs, random_state=seed)
+            row = {"method": f"seed 004, max_iter={epochs}, random_state={seed}",
+                   **measure(est, X, y, Xt, yt)}
+            row["gap"] = row["acc"] - pca30["acc"]
+            # Rounded: accuracies on n_test images are multiples of 1/n_test, and
+            # 0.8055 - 0.8555 is -0.05000000000000004 in floating point.
+            row["meets"] = bool(round(abs(row["mean_activation"] - RHO), 9) <= ACT_TOL
+                                and round(row["gap"], 9) >= -GAP_TOL)
+            row["target"] = "yes" if row["meets"] else "no"
+            runs.append(row)
+            print(row, flush=True)
+        rows += runs
+        if len(runs) > 1:
+            acc = np.array([r["acc"] for r in runs])
+            act = np.array([r["mean_activation"] for r in runs])
+            rows.append({"method": f"max_iter={epochs}: mean of {len(runs)} seeds "
+                                   f"(LR {acc.min():.4f}-{acc.max():.4f}, act. "
+                                   f"{act.min():.4f}-{act.max():.4f})",
+                         "mean_activation": float(act.mean()), "acc": float(acc.mean()),
+                         "gap": float(acc.mean() - pca30["acc"]),
+                         "acc_std": float(np.mean([r["acc_std"] for r in runs])),
+                         "target": f"{sum(r['meets'] for r in runs)}/{len(runs)}"})
+    print("\nSeed 004's network: SparseAutoencoder(n_components=30, hidden_layer_sizes="
+          "(300,), sparsity_target=0.02, weight_decay=1e-4), defaults otherwise. Target:"
+          " mean activation within 0.015 of 0.02, LR within 0.05 of PCA-30.\n")
+    print(markdown_table(
+        [("Model", "method", None), ("Mean act.", "mean_activation", ".4f"),
+         *columns[1:], ("Target", "target", None)], rows))
+    return rows
 
 
 if __name__ == "__main__":

@@ -301,16 +301,27 @@ def test_defaults_mnist_tiny(capsys):
     bench = _load("defaults_mnist")
     out = bench.main(["--mnist", str(SHARED / "mnist"), "--n-train", "300", "--n-test", "100",
                       "--max-iter", "1", "--estimators", "sparse", "--seed004",
-                      "--seed004-epochs", "1", "--threads", "1"])
+                      "--seed004-epochs", "1", "--seed004-seeds", "0", "1", "--threads", "1"])
     rows = {r["method"]: r for r in out["defaults"]}
     assert set(rows) == {"PCA-32", "SparseAutoencoder"}
     assert rows["PCA-32"]["gap"] == 0 and rows["SparseAutoencoder"]["epochs"] == 1
     assert 0 < rows["SparseAutoencoder"]["acc"] <= 1 and rows["SparseAutoencoder"]["mse"] > 0
     seed004 = out["seed004"]
-    assert [r["method"] for r in seed004] == ["PCA-30", "seed 004, max_iter=1"]
-    assert 0 < seed004[1]["mean_activation"] < 1
+    assert [r["method"] for r in seed004[:3]] == [
+        "PCA-30", "seed 004, max_iter=1, random_state=0", "seed 004, max_iter=1, random_state=1"]
+    runs, summary = seed004[1:3], seed004[3]
+    assert all(0 < r["mean_activation"] < 1 for r in runs)
+    # Different seeds give different models; the summary row is their mean and count.
+    assert runs[0]["mse"] != runs[1]["mse"]
+    assert summary["method"].startswith("max_iter=1: mean of 2 seeds")
+    assert summary["acc"] == pytest.approx(np.mean([r["acc"] for r in runs]))
+    assert summary["target"] == f"{sum(r['meets'] for r in runs)}/2"
+    for r in runs:  # the verdict is exactly the two targets
+        assert r["meets"] is (abs(r["mean_activation"] - 0.02) <= 0.015
+                              and r["acc"] - seed004[0]["acc"] >= -0.05 - 1e-9)
     stdout = capsys.readouterr().out
     assert "| Estimator (defaults) | LR acc. | - PCA |" in stdout and "Mean act." in stdout
+    assert "| Target |" in stdout
 
 
 def test_onnx_inference_quick(tmp_path):
